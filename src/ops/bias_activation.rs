@@ -1,0 +1,203 @@
+//! The activations by name, and the fused `activation(x + b)` that ends every Dense and Conv2D.
+//!
+//! Fusing saves a pass over the batch each way: z = x + b, y = f(z);
+//!   ∂L/∂x = G ⊙ f′(z) (written through y, see `Activation::derivative`),
+//!   ∂L/∂b = Σ_rows ∂L/∂x.
+
+use crate::autograd::{Backward, GradSink, OpIo, Tape, Var};
+use crate::error::{Error, Result};
+use crate::tensor::Float;
+use serde::{Deserialize, Serialize};
+
+/// An activation function, by its Keras name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    #[default]
+    Linear,
+    Relu,
+    Sigmoid,
+    Tanh,
+    /// Over the last axis; not elementwise, so never fused (see `ops::softmax`).
+    Softmax,
+}
+
+impl Activation {
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Linear => "linear",
+            Activation::Relu => "relu",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Tanh => "tanh",
+            Activation::Softmax => "softmax",
+        }
+    }
+
+    pub fn parse(name: &str) -> Result<Self> {
+        Ok(match name.to_ascii_lowercase().as_str() {
+            "linear" | "none" => Activation::Linear,
+            "relu" => Activation::Relu,
+            "sigmoid" => Activation::Sigmoid,
+            "tanh" => Activation::Tanh,
+            "softmax" => Activation::Softmax,
+            other => {
+                return Err(Error::invalid(format!(
+                    "unknown activation '{other}' (expected linear, relu, sigmoid, tanh or softmax)"
+                )))
+            }
+        })
+    }
+
+    /// f(x) for the elementwise activations.
+    #[inline(always)]
+    pub fn apply<T: Float>(self, x: T) -> T {
+        match self {
+            Activation::Linear | Activation::Softmax => x,
+            Activation::Relu => x.max(T::zero()),
+            // Written so that e^(−x) never overflows into inf/inf.
+            Activation::Sigmoid => {
+                if x >= T::zero() {
+                    T::one() / (T::one() + (-x).exp())
+                } else {
+                    let e = x.exp();
+                    e / (T::one() + e)
+                }
+            }
+            Activation::Tanh => x.tanh(),
+        }
+    }
+
+    /// f′ expressed through the output y = f(x), so the backward pass needs only y.
+    #[inline(always)]
+    pub fn derivative<T: Float>(self, y: T) -> T {
+        match self {
+            Activation::Linear | Activation::Softmax => T::one(),
+            Activation::Relu => {
+                if y > T::zero() {
+                    T::one()
+                } else {
+                    T::zero()
+                }
+            }
+            Activation::Sigmoid => y * (T::one() - y),
+            Activation::Tanh => T::one() - y * y,
+        }
+    }
+}
+
+/// f(x + b) with `b` broadcast over the last axis of `x`. `f` must be elementwise.
+pub fn bias_activation<T: Float>(
+    tape: &mut Tape<T>,
+    x: Var,
+    bias: Option<Var>,
+    act: Activation,
+) -> Result<Var> {
+    if act == Activation::Softmax {
+        return Err(Error::invalid(
+            "softmax cannot be fused with a bias; use ops::softmax",
+        ));
+    }
+    let shape = tape.shape(x);
+    let width = shape.dim(-1);
+    if let Some(b) = bias {
+        if tape.shape(b).dims() != [width] {
+            return Err(Error::shape(format!(
+                "bias of shape {} for input {shape}",
+                tape.shape(b)
+            )));
+        }
+    }
+    let mut out = tape.alloc(shape);
+    {
+        let xs = tape.value(x).data();
+        match bias {
+            Some(b) => {
+                let bs = tape.value(b).data();
+                for (orow, xrow) in out.data_mut().chunks_mut(width).zip(xs.chunks(width)) {
+                    for ((o, &xv), &bv) in orow.iter_mut().zip(xrow).zip(bs) {
+                        *o = act.apply(xv + bv);
+                    }
+                }
+            }
+            None => {
+                for (o, &xv) in out.data_mut().iter_mut().zip(xs) {
+                    *o = act.apply(xv);
+                }
+            }
+        }
+    }
+    let inputs: &[Var] = match bias {
+        Some(b) => &[x, b],
+        None => &[x],
+    };
+    Ok(tape.push_op(
+        "bias_activation",
+        out,
+        inputs,
+        BiasActivationBackward { act, width },
+    ))
+}
+
+struct BiasActivationBackward {
+    act: Activation,
+    width: usize,
+}
+
+impl<T: Float> Backward<T> for BiasActivationBackward {
+    fn backward(&self, io: &OpIo<'_, T>, grads: &mut GradSink<'_, T>) {
+        let (y, g) = (io.output().data(), io.grad_out().data());
+        let act = self.act;
+        let dz = |i: usize| g[i] * act.derivative(y[i]);
+        if let Some(dx) = grads.slot(0) {
+            dx.put((0..g.len()).map(dz));
+        }
+        if let Some(db) = grads.slot(1) {
+            if !db.accumulate {
+                db.data.fill(T::zero());
+            }
+            for row in 0..g.len() / self.width {
+                let base = row * self.width;
+                for (j, d) in db.data.iter_mut().enumerate() {
+                    *d += dz(base + j);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::autograd::check::{assert_gradients, random_tensor};
+
+    #[test]
+    fn fused_gradients_for_every_elementwise_activation() {
+        for act in [
+            Activation::Linear,
+            Activation::Relu,
+            Activation::Sigmoid,
+            Activation::Tanh,
+        ] {
+            let inputs = [random_tensor(&[5, 4], 21), random_tensor(&[4], 22)];
+            assert_gradients(&inputs, |t, v| bias_activation(t, v[0], Some(v[1]), act));
+            assert_gradients(&inputs[..1], |t, v| bias_activation(t, v[0], None, act));
+        }
+    }
+
+    #[test]
+    fn wrong_bias_width_is_an_error() {
+        let mut params = crate::autograd::ParamStore::<f64>::default();
+        let mut tape = Tape::new(&mut params);
+        let x = tape.input(random_tensor(&[2, 3], 1));
+        let b = tape.input(random_tensor(&[4], 1));
+        assert!(bias_activation(&mut tape, x, Some(b), Activation::Relu).is_err());
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for act in [Activation::Linear, Activation::Relu, Activation::Softmax] {
+            assert_eq!(Activation::parse(act.name()).unwrap(), act);
+        }
+        assert!(Activation::parse("swish").is_err());
+    }
+}

@@ -1,0 +1,28 @@
+//! Differentiable ops. Each file holds one op family: its forward, its backward rule and
+//! its finite-difference gradient tests, side by side.
+//!
+//! Every op takes the tape and input variables and returns the output variable. Shapes are
+//! checked up front and reported as [`Error::Shape`](crate::Error::Shape).
+
+mod activation;
+mod arithmetic;
+mod bias_activation;
+mod cross_entropy;
+mod matmul;
+mod mse;
+mod reduce;
+mod reshape;
+mod softmax;
+
+pub use activation::{relu, sigmoid, tanh};
+pub use arithmetic::{add, add_scalar, div, mul, scale, sub};
+pub use bias_activation::{bias_activation, Activation};
+pub use cross_entropy::{
+    binary_crossentropy, categorical_crossentropy, sigmoid_binary_crossentropy,
+    softmax_crossentropy,
+};
+pub use matmul::{matmul, transpose};
+pub use mse::mean_squared_error;
+pub use reduce::{mean, sum, sum_squares};
+pub use reshape::reshape;
+pub use softmax::{log_softmax, softmax};
