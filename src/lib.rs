@@ -5,6 +5,7 @@
 //! model with `compile`/`fit`/`evaluate`/`predict`/`summary`, and loaders for MNIST-style data.
 
 pub mod autograd;
+pub mod data;
 pub mod error;
 pub mod ops;
 pub mod random;

@@ -1,0 +1,202 @@
+//! A labelled classification dataset kept as stored, and the batches cut from it.
+//!
+//! Images stay `u8` (full MNIST costs 47 MB, not 188 MB of f32) and are scaled or
+//! standardized only when a batch is gathered.
+
+use crate::error::{Error, Result};
+use crate::tensor::Float;
+
+/// Sample values as stored.
+#[derive(Clone, Debug)]
+pub enum Features {
+    /// Raw pixels 0..=255.
+    U8(Vec<u8>),
+    /// Real-valued features, used as they are (after the transform).
+    F32(Vec<f32>),
+}
+
+impl Features {
+    pub fn len(&self) -> usize {
+        match self {
+            Features::U8(v) => v.len(),
+            Features::F32(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Feature `i` as f32, before any transform.
+    #[inline(always)]
+    pub fn get(&self, i: usize) -> f32 {
+        match self {
+            Features::U8(v) => v[i] as f32,
+            Features::F32(v) => v[i],
+        }
+    }
+}
+
+/// What is done to each stored value when a batch is gathered.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub enum Transform {
+    /// Values as stored.
+    #[default]
+    Identity,
+    /// Multiply by a constant: 1/255 maps pixels to [0, 1].
+    Scale(f32),
+    /// Scale, then standardize per feature: (x·scale − mean[j]) / std[j], with the statistics
+    /// fitted on the training set only. A zero-variance feature maps to 0.
+    Standardize {
+        scale: f32,
+        mean: Vec<f32>,
+        std: Vec<f32>,
+    },
+}
+
+/// Samples, their class labels and how to present them to a model.
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    pub features: Features,
+    /// Shape of one sample, e.g. `[28, 28, 1]` (images are NHWC, as in Keras).
+    pub sample_shape: Vec<usize>,
+    pub labels: Vec<u32>,
+    pub num_classes: usize,
+    pub class_names: Vec<String>,
+    pub transform: Transform,
+}
+
+impl Dataset {
+    /// Checks that features, labels and class count fit together.
+    pub fn new(
+        features: Features,
+        sample_shape: Vec<usize>,
+        labels: Vec<u32>,
+        class_names: Vec<String>,
+    ) -> Result<Self> {
+        let sample_len: usize = sample_shape.iter().product();
+        if sample_len == 0 {
+            return Err(Error::invalid(format!(
+                "empty sample shape {sample_shape:?}"
+            )));
+        }
+        if features.len() != labels.len() * sample_len {
+            return Err(Error::invalid(format!(
+                "{} feature values do not make {} samples of shape {sample_shape:?}",
+                features.len(),
+                labels.len()
+            )));
+        }
+        let num_classes = class_names.len();
+        if let Some((i, &bad)) = labels
+            .iter()
+            .enumerate()
+            .find(|(_, &l)| l as usize >= num_classes)
+        {
+            return Err(Error::invalid(format!(
+                "label {bad} of sample {i} is out of range for {num_classes} classes"
+            )));
+        }
+        Ok(Dataset {
+            features,
+            sample_shape,
+            labels,
+            num_classes,
+            class_names,
+            transform: Transform::Identity,
+        })
+    }
+
+    /// Class names "0".."n-1", for digit datasets.
+    pub fn digit_names(n: usize) -> Vec<String> {
+        (0..n).map(|i| i.to_string()).collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Values per sample.
+    pub fn sample_len(&self) -> usize {
+        self.sample_shape.iter().product()
+    }
+
+    /// The same dataset with pixels mapped to [0, 1].
+    pub fn scaled(mut self) -> Self {
+        self.transform = Transform::Scale(1.0 / 255.0);
+        self
+    }
+
+    /// The samples at `indices`, in that order, as a new dataset.
+    pub fn subset(&self, indices: &[usize]) -> Dataset {
+        let n = self.sample_len();
+        let features = match &self.features {
+            Features::U8(v) => Features::U8(
+                indices
+                    .iter()
+                    .flat_map(|&i| &v[i * n..(i + 1) * n])
+                    .copied()
+                    .collect(),
+            ),
+            Features::F32(v) => Features::F32(
+                indices
+                    .iter()
+                    .flat_map(|&i| &v[i * n..(i + 1) * n])
+                    .copied()
+                    .collect(),
+            ),
+        };
+        Dataset {
+            features,
+            sample_shape: self.sample_shape.clone(),
+            labels: indices.iter().map(|&i| self.labels[i]).collect(),
+            num_classes: self.num_classes,
+            class_names: self.class_names.clone(),
+            transform: self.transform.clone(),
+        }
+    }
+
+    /// The first `n` samples (all if fewer).
+    pub fn take(&self, n: usize) -> Dataset {
+        let indices: Vec<usize> = (0..n.min(self.len())).collect();
+        self.subset(&indices)
+    }
+
+    /// Writes sample `index` into `out` (length `sample_len`), transformed.
+    pub fn write_sample<T: Float>(&self, index: usize, out: &mut [T]) {
+        let n = self.sample_len();
+        let base = index * n;
+        match &self.transform {
+            Transform::Identity => {
+                for (j, o) in out.iter_mut().enumerate() {
+                    *o = T::of(self.features.get(base + j) as f64);
+                }
+            }
+            Transform::Scale(s) => {
+                for (j, o) in out.iter_mut().enumerate() {
+                    *o = T::of((self.features.get(base + j) * s) as f64);
+                }
+            }
+            Transform::Standardize { scale, mean, std } => {
+                for (j, o) in out.iter_mut().enumerate() {
+                    let v = self.features.get(base + j) * scale;
+                    *o = if std[j] > 0.0 {
+                        T::of(((v - mean[j]) / std[j]) as f64)
+                    } else {
+                        T::zero()
+                    };
+                }
+            }
+        }
+    }
+
+    /// Writes the one-hot target of sample `index` into `out` (length `num_classes`).
+    pub fn write_one_hot<T: Float>(&self, index: usize, out: &mut [T]) {
+        out.fill(T::zero());
+        out[self.labels[index] as usize] = T::one();
+    }
+}
