@@ -7,9 +7,12 @@
 pub mod autograd;
 pub mod data;
 pub mod error;
+pub mod models;
+pub mod nn;
 pub mod ops;
 pub mod random;
 pub mod tensor;
+pub mod train;
 
 pub use error::{Error, Result};
 pub use tensor::{Float, Shape, Tensor};

@@ -1,0 +1,88 @@
+//! Which GEMM crate multiplies the MLP's matrices faster: `matrixmultiply` or `gemm`?
+//!
+//! The shapes are one training step of the 784-128-10 MLP at batch 32:
+//! forward X·W (32×784·784×128), weight gradient Xᵀ·G (784×32·32×128), and the small
+//! second layer. Run: `cargo bench --bench gemm_choice` (set MATMUL_NUM_THREADS=1 or 2 for
+//! matrixmultiply's threads; `gemm` gets the same count through its parallelism argument).
+
+use std::time::Instant;
+
+struct Case {
+    name: &'static str,
+    m: usize,
+    k: usize,
+    n: usize,
+    a_t: bool,
+}
+
+fn with_mm(c: &Case, a: &[f32], b: &[f32], out: &mut [f32]) {
+    let (rsa, csa) = if c.a_t { (1, c.m as isize) } else { (c.k as isize, 1) };
+    unsafe {
+        matrixmultiply::sgemm(
+            c.m, c.k, c.n, 1.0, a.as_ptr(), rsa, csa, b.as_ptr(), c.n as isize, 1, 0.0,
+            out.as_mut_ptr(), c.n as isize, 1,
+        );
+    }
+}
+
+fn with_gemm(c: &Case, a: &[f32], b: &[f32], out: &mut [f32], threads: usize) {
+    let (rsa, csa) = if c.a_t { (1, c.m as isize) } else { (c.k as isize, 1) };
+    let par = if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    unsafe {
+        gemm::gemm(
+            c.m, c.n, c.k, out.as_mut_ptr(), 1, c.n as isize, false, a.as_ptr(), csa, rsa,
+            b.as_ptr(), 1, c.n as isize, 0.0f32, 1.0f32, false, false, false, par,
+        );
+    }
+}
+
+fn time(mut f: impl FnMut()) -> f64 {
+    for _ in 0..200 {
+        f();
+    }
+    let mut best = f64::MAX;
+    for _ in 0..5 {
+        let start = Instant::now();
+        for _ in 0..1000 {
+            f();
+        }
+        best = best.min(start.elapsed().as_secs_f64() / 1000.0);
+    }
+    best
+}
+
+fn main() {
+    let threads: usize = std::env::var("MATMUL_NUM_THREADS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    let cases = [
+        Case { name: "X·W      32×784·784×128", m: 32, k: 784, n: 128, a_t: false },
+        Case { name: "Xᵀ·G     784×32·32×128", m: 784, k: 32, n: 128, a_t: true },
+        Case { name: "H·W2     32×128·128×10", m: 32, k: 128, n: 10, a_t: false },
+        Case { name: "X·W  b128 128×784·784×128", m: 128, k: 784, n: 128, a_t: false },
+    ];
+    println!("threads: {threads}");
+    println!("{:<28} {:>14} {:>14} {:>8}", "product", "matrixmultiply", "gemm", "ratio");
+    for c in &cases {
+        let a: Vec<f32> = (0..c.m * c.k).map(|i| (i % 13) as f32 * 0.01).collect();
+        let b: Vec<f32> = (0..c.k * c.n).map(|i| (i % 7) as f32 * 0.02).collect();
+        let mut out = vec![0.0f32; c.m * c.n];
+        let t_mm = time(|| with_mm(c, &a, &b, &mut out));
+        let reference = out.clone();
+        let t_gemm = time(|| with_gemm(c, &a, &b, &mut out, threads));
+        let max_diff = reference.iter().zip(&out).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+        assert!(max_diff < 1e-2, "the two crates disagree by {max_diff}");
+        println!(
+            "{:<28} {:>12.1}us {:>12.1}us {:>8.2}",
+            c.name,
+            t_mm * 1e6,
+            t_gemm * 1e6,
+            t_gemm / t_mm
+        );
+    }
+}

@@ -1,0 +1,36 @@
+//! Command-line interface: one subcommand per file.
+
+mod args;
+mod data;
+mod summary;
+mod train;
+
+use clap::{Parser, Subcommand};
+use nabla::Result;
+
+#[derive(Parser)]
+#[command(
+    name = "nabla",
+    version,
+    about = "Neural networks in Rust: train, inspect and evaluate Keras-style models"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a model and report its test loss and accuracy.
+    Train(train::TrainArgs),
+    /// Print a model's summary (layers, output shapes, parameter counts) without training.
+    Summary(summary::SummaryArgs),
+}
+
+pub fn run() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Train(args) => train::run(args),
+        Command::Summary(args) => summary::run(args),
+    }
+}

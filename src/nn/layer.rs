@@ -1,0 +1,101 @@
+//! What every layer is: a typed config that serializes (into model and experiment files), and
+//! the built layer that owns parameter ids and runs on the tape.
+
+use super::layers::{ActivationLayer, Dense, Flatten};
+use crate::autograd::{ParamId, ParamStore, Tape, Var};
+use crate::error::Result;
+use crate::random::Rng;
+use crate::tensor::Float;
+use serde::{Deserialize, Serialize};
+
+/// Per-call state shared by the layers of one forward pass.
+pub struct Context<'a> {
+    /// Training mode: dropout drops, batch norm uses batch statistics and updates its averages.
+    pub training: bool,
+    pub rng: &'a mut Rng,
+}
+
+/// A built layer: parameters created for a known input shape, ready to run.
+pub trait Layer<T: Float>: Send {
+    /// The layer's unique name in its model, e.g. `dense_1`.
+    fn name(&self) -> &str;
+
+    /// Per-sample output shape (no batch dimension).
+    fn output_shape(&self) -> &[usize];
+
+    /// Parameter ids, trainable and not, in Keras's weight order.
+    fn params(&self) -> &[ParamId];
+
+    fn forward(&mut self, tape: &mut Tape<T>, x: Var, ctx: &mut Context) -> Result<Var>;
+
+    /// The regularization term this layer adds to the loss, if any.
+    fn penalty(&self, _tape: &mut Tape<T>) -> Result<Option<Var>> {
+        Ok(None)
+    }
+}
+
+/// A layer's options, by Keras class name. One source of truth: the builder API, the model file
+/// and the experiment file all use it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", deny_unknown_fields)]
+pub enum LayerConfig {
+    Dense(Dense),
+    Flatten(Flatten),
+    Activation(ActivationLayer),
+}
+
+impl LayerConfig {
+    /// Keras's class name, e.g. `Dense`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LayerConfig::Dense(_) => "Dense",
+            LayerConfig::Flatten(_) => "Flatten",
+            LayerConfig::Activation(_) => "Activation",
+        }
+    }
+
+    /// Keras's default name prefix, e.g. `dense` (then `dense_1`, `dense_2`, …).
+    pub fn default_prefix(&self) -> &'static str {
+        match self {
+            LayerConfig::Dense(_) => "dense",
+            LayerConfig::Flatten(_) => "flatten",
+            LayerConfig::Activation(_) => "activation",
+        }
+    }
+
+    /// The name the user gave the layer, if any.
+    pub fn name(&self) -> Option<String> {
+        match self {
+            LayerConfig::Dense(c) => c.name.clone(),
+            LayerConfig::Flatten(c) => c.name.clone(),
+            LayerConfig::Activation(c) => c.name.clone(),
+        }
+    }
+
+    /// Creates the layer's parameters for `input_shape` (per sample) in `params`.
+    pub fn build<T: Float>(
+        &self,
+        name: String,
+        input_shape: &[usize],
+        params: &mut ParamStore<T>,
+        rng: &mut Rng,
+    ) -> Result<Box<dyn Layer<T>>> {
+        match self {
+            LayerConfig::Dense(c) => c.build(name, input_shape, params, rng),
+            LayerConfig::Flatten(c) => c.build(name, input_shape),
+            LayerConfig::Activation(c) => c.build(name, input_shape),
+        }
+    }
+}
+
+macro_rules! into_layer_config {
+    ($($variant:ident => $ty:ty),* $(,)?) => {
+        $(impl From<$ty> for LayerConfig {
+            fn from(c: $ty) -> Self {
+                LayerConfig::$variant(c)
+            }
+        })*
+    };
+}
+
+into_layer_config!(Dense => Dense, Flatten => Flatten, Activation => ActivationLayer);

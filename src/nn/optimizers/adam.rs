@@ -1,0 +1,96 @@
+//! Adam (Kingma & Ba, 2015) in Keras's form, with the bias correction folded into the rate:
+//!   α_t = η·√(1 − β₂ᵗ) / (1 − β₁ᵗ)
+//!   m ← m + (1 − β₁)(g − m);   v ← v + (1 − β₂)(g² − v);   w ← w − α_t·m / (√v + ε)
+
+use super::{for_each_gradient, Optimizer, OptimizerConfig, OptimizerState, Slots};
+use crate::autograd::{Gradients, ParamStore};
+use crate::error::Result;
+use crate::tensor::Float;
+
+pub struct Adam<T> {
+    learning_rate: f64,
+    beta_1: f64,
+    beta_2: f64,
+    epsilon: f64,
+    m: Slots<T>,
+    v: Slots<T>,
+    iterations: u64,
+}
+
+impl<T: Float> Adam<T> {
+    pub fn new(learning_rate: f64, beta_1: f64, beta_2: f64, epsilon: f64) -> Self {
+        Adam {
+            learning_rate,
+            beta_1,
+            beta_2,
+            epsilon,
+            m: Slots::default(),
+            v: Slots::default(),
+            iterations: 0,
+        }
+    }
+}
+
+impl<T: Float> Optimizer<T> for Adam<T> {
+    fn config(&self) -> OptimizerConfig {
+        OptimizerConfig::Adam {
+            learning_rate: self.learning_rate,
+            beta_1: self.beta_1,
+            beta_2: self.beta_2,
+            epsilon: self.epsilon,
+        }
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.learning_rate
+    }
+
+    fn set_learning_rate(&mut self, learning_rate: f64) {
+        self.learning_rate = learning_rate;
+    }
+
+    fn step(&mut self, params: &mut ParamStore<T>, grads: &Gradients<T>) {
+        let t = (self.iterations + 1) as i32;
+        let alpha = self.learning_rate * (1.0 - self.beta_2.powi(t)).sqrt()
+            / (1.0 - self.beta_1.powi(t));
+        let (alpha, eps) = (T::of(alpha), T::of(self.epsilon));
+        let (one_minus_b1, one_minus_b2) = (T::of(1.0 - self.beta_1), T::of(1.0 - self.beta_2));
+        let (ms, vs) = (&mut self.m, &mut self.v);
+        for_each_gradient(params, grads, |id, w, g| {
+            let m = ms.get(id, w);
+            let v = vs.get(id, w);
+            for (((w, m), v), &g) in w
+                .data_mut()
+                .iter_mut()
+                .zip(m.data_mut())
+                .zip(v.data_mut())
+                .zip(g.data())
+            {
+                *m += (g - *m) * one_minus_b1;
+                *v += (g * g - *v) * one_minus_b2;
+                *w -= alpha * *m / (v.sqrt() + eps);
+            }
+        });
+        self.iterations += 1;
+    }
+
+    fn iterations(&self) -> u64 {
+        self.iterations
+    }
+
+    fn state(&self) -> OptimizerState<T> {
+        let mut slots = Vec::new();
+        self.m.export("m", &mut slots);
+        self.v.export("v", &mut slots);
+        OptimizerState {
+            iterations: self.iterations,
+            slots,
+        }
+    }
+
+    fn load_state(&mut self, state: OptimizerState<T>) -> Result<()> {
+        self.iterations = state.iterations;
+        self.m.import("m", &state.slots)?;
+        self.v.import("v", &state.slots)
+    }
+}

@@ -1,0 +1,305 @@
+//! Optimizers: each implements one update step with Keras's rule and defaults; the slots
+//! (momentum, moments) live beside the parameters they belong to.
+
+mod adam;
+mod rmsprop;
+mod sgd;
+
+pub use adam::Adam;
+pub use rmsprop::RmsProp;
+pub use sgd::Sgd;
+
+use crate::autograd::{Gradients, ParamId, ParamStore};
+use crate::error::{Error, Result};
+use crate::tensor::{Float, Tensor};
+use serde::{Deserialize, Serialize};
+
+/// Updates parameters from their gradients.
+pub trait Optimizer<T: Float>: Send {
+    fn config(&self) -> OptimizerConfig;
+
+    fn learning_rate(&self) -> f64;
+
+    /// For schedules and ReduceLROnPlateau.
+    fn set_learning_rate(&mut self, learning_rate: f64);
+
+    /// One update of every trainable parameter that has a gradient.
+    fn step(&mut self, params: &mut ParamStore<T>, grads: &Gradients<T>);
+
+    /// Steps taken so far (Keras's `iterations`).
+    fn iterations(&self) -> u64;
+
+    /// Everything needed to resume: the step count and every slot, by name.
+    fn state(&self) -> OptimizerState<T>;
+
+    fn load_state(&mut self, state: OptimizerState<T>) -> Result<()>;
+}
+
+/// An optimizer's saved state: its step count and named slot tensors (e.g. `m/3`).
+#[derive(Clone, Debug, Default)]
+pub struct OptimizerState<T> {
+    pub iterations: u64,
+    pub slots: Vec<(String, Tensor<T>)>,
+}
+
+/// An optimizer's options, with Keras's defaults.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum OptimizerConfig {
+    Sgd {
+        #[serde(default = "sgd_lr")]
+        learning_rate: f64,
+        #[serde(default)]
+        momentum: f64,
+        #[serde(default)]
+        nesterov: bool,
+    },
+    Adam {
+        #[serde(default = "adaptive_lr")]
+        learning_rate: f64,
+        #[serde(default = "beta_1")]
+        beta_1: f64,
+        #[serde(default = "beta_2")]
+        beta_2: f64,
+        #[serde(default = "epsilon")]
+        epsilon: f64,
+    },
+    Rmsprop {
+        #[serde(default = "adaptive_lr")]
+        learning_rate: f64,
+        #[serde(default = "rho")]
+        rho: f64,
+        #[serde(default)]
+        momentum: f64,
+        #[serde(default = "epsilon")]
+        epsilon: f64,
+        #[serde(default)]
+        centered: bool,
+    },
+}
+
+fn sgd_lr() -> f64 {
+    0.01
+}
+fn adaptive_lr() -> f64 {
+    0.001
+}
+fn beta_1() -> f64 {
+    0.9
+}
+fn beta_2() -> f64 {
+    0.999
+}
+fn epsilon() -> f64 {
+    1e-7
+}
+fn rho() -> f64 {
+    0.9
+}
+
+impl OptimizerConfig {
+    pub fn sgd(learning_rate: f64, momentum: f64) -> Self {
+        OptimizerConfig::Sgd {
+            learning_rate,
+            momentum,
+            nesterov: false,
+        }
+    }
+
+    pub fn adam(learning_rate: f64) -> Self {
+        OptimizerConfig::Adam {
+            learning_rate,
+            beta_1: beta_1(),
+            beta_2: beta_2(),
+            epsilon: epsilon(),
+        }
+    }
+
+    pub fn rmsprop(learning_rate: f64) -> Self {
+        OptimizerConfig::Rmsprop {
+            learning_rate,
+            rho: rho(),
+            momentum: 0.0,
+            epsilon: epsilon(),
+            centered: false,
+        }
+    }
+
+    /// An optimizer by name with Keras's default learning rate unless one is given.
+    pub fn parse(name: &str, learning_rate: Option<f64>, momentum: f64) -> Result<Self> {
+        let config = match name.to_ascii_lowercase().as_str() {
+            "sgd" => OptimizerConfig::sgd(learning_rate.unwrap_or_else(sgd_lr), momentum),
+            "adam" => OptimizerConfig::adam(learning_rate.unwrap_or_else(adaptive_lr)),
+            "rmsprop" => {
+                let mut c = OptimizerConfig::rmsprop(learning_rate.unwrap_or_else(adaptive_lr));
+                if let OptimizerConfig::Rmsprop { momentum: m, .. } = &mut c {
+                    *m = momentum;
+                }
+                c
+            }
+            other => {
+                return Err(Error::invalid(format!(
+                    "unknown optimizer '{other}' (expected sgd, adam or rmsprop)"
+                )))
+            }
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            OptimizerConfig::Sgd { .. } => "sgd",
+            OptimizerConfig::Adam { .. } => "adam",
+            OptimizerConfig::Rmsprop { .. } => "rmsprop",
+        }
+    }
+
+    /// Rejects values no update rule can use (a negative rate, momentum ≥ 1, …).
+    pub fn validate(&self) -> Result<()> {
+        let bad = |what: &str, v: f64| {
+            Err(Error::invalid(format!("{}: {what} = {v} is out of range", self.name())))
+        };
+        match *self {
+            OptimizerConfig::Sgd {
+                learning_rate,
+                momentum,
+                ..
+            } => {
+                if !(learning_rate > 0.0 && learning_rate.is_finite()) {
+                    return bad("learning_rate", learning_rate);
+                }
+                if !(0.0..1.0).contains(&momentum) {
+                    return bad("momentum", momentum);
+                }
+            }
+            OptimizerConfig::Adam {
+                learning_rate,
+                beta_1,
+                beta_2,
+                epsilon,
+            } => {
+                if !(learning_rate > 0.0 && learning_rate.is_finite()) {
+                    return bad("learning_rate", learning_rate);
+                }
+                if !(0.0..1.0).contains(&beta_1) {
+                    return bad("beta_1", beta_1);
+                }
+                if !(0.0..1.0).contains(&beta_2) {
+                    return bad("beta_2", beta_2);
+                }
+                if epsilon < 0.0 {
+                    return bad("epsilon", epsilon);
+                }
+            }
+            OptimizerConfig::Rmsprop {
+                learning_rate,
+                rho,
+                momentum,
+                epsilon,
+                ..
+            } => {
+                if !(learning_rate > 0.0 && learning_rate.is_finite()) {
+                    return bad("learning_rate", learning_rate);
+                }
+                if !(0.0..1.0).contains(&rho) {
+                    return bad("rho", rho);
+                }
+                if !(0.0..1.0).contains(&momentum) {
+                    return bad("momentum", momentum);
+                }
+                if epsilon < 0.0 {
+                    return bad("epsilon", epsilon);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn learning_rate(&self) -> f64 {
+        match *self {
+            OptimizerConfig::Sgd { learning_rate, .. }
+            | OptimizerConfig::Adam { learning_rate, .. }
+            | OptimizerConfig::Rmsprop { learning_rate, .. } => learning_rate,
+        }
+    }
+
+    pub fn build<T: Float>(&self) -> Box<dyn Optimizer<T>> {
+        match *self {
+            OptimizerConfig::Sgd {
+                learning_rate,
+                momentum,
+                nesterov,
+            } => Box::new(Sgd::new(learning_rate, momentum, nesterov)),
+            OptimizerConfig::Adam {
+                learning_rate,
+                beta_1,
+                beta_2,
+                epsilon,
+            } => Box::new(Adam::new(learning_rate, beta_1, beta_2, epsilon)),
+            OptimizerConfig::Rmsprop {
+                learning_rate,
+                rho,
+                momentum,
+                epsilon,
+                centered,
+            } => Box::new(RmsProp::new(learning_rate, rho, momentum, epsilon, centered)),
+        }
+    }
+}
+
+/// Per-parameter slot tensors, created at a parameter's first update.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Slots<T> {
+    tensors: Vec<Option<Tensor<T>>>,
+}
+
+impl<T: Float> Slots<T> {
+    pub(crate) fn get(&mut self, id: ParamId, like: &Tensor<T>) -> &mut Tensor<T> {
+        if self.tensors.len() <= id.0 {
+            self.tensors.resize(id.0 + 1, None);
+        }
+        self.tensors[id.0].get_or_insert_with(|| Tensor::zeros(like.shape()))
+    }
+
+    /// `(prefix/param-index, tensor)` for every slot in use.
+    pub(crate) fn export(&self, prefix: &str, out: &mut Vec<(String, Tensor<T>)>) {
+        for (i, t) in self.tensors.iter().enumerate() {
+            if let Some(t) = t {
+                out.push((format!("{prefix}/{i}"), t.clone()));
+            }
+        }
+    }
+
+    /// Takes back the slots that `export` wrote under `prefix`.
+    pub(crate) fn import(&mut self, prefix: &str, state: &[(String, Tensor<T>)]) -> Result<()> {
+        self.tensors.clear();
+        for (name, tensor) in state {
+            let Some(index) = name.strip_prefix(prefix).and_then(|s| s.strip_prefix('/')) else {
+                continue;
+            };
+            let index: usize = index
+                .parse()
+                .map_err(|_| Error::invalid(format!("bad optimizer slot name '{name}'")))?;
+            if self.tensors.len() <= index {
+                self.tensors.resize(index + 1, None);
+            }
+            self.tensors[index] = Some(tensor.clone());
+        }
+        Ok(())
+    }
+}
+
+/// Applies `update(param, grad, slot_index...)` to each (parameter, gradient) pair.
+pub(crate) fn for_each_gradient<T: Float>(
+    params: &mut ParamStore<T>,
+    grads: &Gradients<T>,
+    mut update: impl FnMut(ParamId, &mut Tensor<T>, &Tensor<T>),
+) {
+    for (id, _, grad) in grads.iter() {
+        let param = params.get_mut(id);
+        if param.trainable {
+            update(id, &mut param.value, grad);
+        }
+    }
+}

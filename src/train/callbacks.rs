@@ -1,0 +1,34 @@
+//! Hooks into `fit`: called after each batch and each epoch, able to stop training.
+
+use super::history::EpochLogs;
+use super::Sequential;
+use crate::error::Result;
+use crate::tensor::Float;
+
+/// Whether training goes on after a callback.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    Continue,
+    Stop,
+}
+
+/// Something that watches training, as a Keras callback does.
+pub trait Callback<T: Float> {
+    fn on_train_begin(&mut self, _model: &mut Sequential<T>) -> Result<()> {
+        Ok(())
+    }
+
+    /// After optimizer step `batch` (0-based) of `epoch` (0-based) with that batch's loss.
+    fn on_batch_end(&mut self, _model: &mut Sequential<T>, _epoch: usize, _batch: usize, _loss: f64) -> Result<Control> {
+        Ok(Control::Continue)
+    }
+
+    /// After epoch `epoch` (0-based) with its logs.
+    fn on_epoch_end(&mut self, _model: &mut Sequential<T>, _epoch: usize, _logs: &EpochLogs) -> Result<Control> {
+        Ok(Control::Continue)
+    }
+
+    fn on_train_end(&mut self, _model: &mut Sequential<T>) -> Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,17 @@
+//! Models and training: `Sequential` with compile / fit / evaluate / predict / summary.
+
+mod batches;
+mod callbacks;
+mod fit;
+mod history;
+mod progress;
+mod sequential;
+mod summary;
+
+pub use batches::{BatchSource, TensorData};
+pub use callbacks::{Callback, Control};
+pub use fit::{FitOptions, Validation, MAX_BATCH_SIZE};
+pub use history::{EpochLogs, History};
+pub use progress::{Stream, Verbosity};
+pub use sequential::{BatchResult, Evaluation, Sequential};
+pub use summary::shape_text;

@@ -1,0 +1,403 @@
+//! `Sequential`: a stack of layers with Keras's compile / fit / evaluate / predict / summary.
+
+use super::batches::BatchSource;
+use super::summary::{format_summary, SummaryRow};
+use crate::autograd::{BufferPool, Gradients, ParamStore, Tape, Var};
+use crate::error::{Error, Result};
+use crate::nn::{metrics, Context, Layer, LayerConfig, Loss, Optimizer, OptimizerConfig};
+use crate::ops;
+use crate::random::Rng;
+use crate::tensor::{Float, Shape, Tensor};
+
+/// A linear stack of layers.
+///
+/// ```
+/// use nabla::nn::layers::{Dense, Flatten};
+/// use nabla::nn::{Loss, OptimizerConfig};
+/// use nabla::ops::Activation;
+/// use nabla::train::Sequential;
+///
+/// let mut model = Sequential::<f32>::new(&[28, 28, 1]);
+/// model.add(Flatten::new())?;
+/// model.add(Dense::new(128).activation(Activation::Relu))?;
+/// model.add(Dense::new(10).activation(Activation::Softmax))?;
+/// model.compile(OptimizerConfig::adam(1e-3), Loss::CategoricalCrossentropy)?;
+/// assert_eq!(model.count_params(), (101_770, 0));
+/// # Ok::<(), nabla::Error>(())
+/// ```
+pub struct Sequential<T: Float = f32> {
+    name: String,
+    input_shape: Vec<usize>,
+    configs: Vec<LayerConfig>,
+    layers: Vec<Box<dyn Layer<T>>>,
+    pub(crate) params: ParamStore<T>,
+    seed: u32,
+    pub(crate) rng: Rng,
+    pub(crate) compiled: Option<Compiled<T>>,
+    pool: BufferPool<T>,
+    grads: Gradients<T>,
+}
+
+pub(crate) struct Compiled<T: Float> {
+    pub(crate) optimizer: Box<dyn Optimizer<T>>,
+    pub(crate) loss: Loss,
+}
+
+/// Loss and accuracy over a dataset, as `evaluate` reports them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Evaluation {
+    pub loss: f64,
+    pub accuracy: f64,
+}
+
+/// One batch's mean loss (regularization included) and how many rows were right.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BatchResult {
+    pub loss: f64,
+    pub correct: usize,
+}
+
+/// Batch size for evaluate and predict: their results do not depend on it.
+const INFERENCE_BATCH: usize = 256;
+
+impl<T: Float> Sequential<T> {
+    /// An empty model for samples of `input_shape` (no batch dimension), seeded with 0.
+    pub fn new(input_shape: &[usize]) -> Self {
+        Self::with_seed(input_shape, 0)
+    }
+
+    /// An empty model whose initial weights, shuffling and dropout all follow `seed`.
+    pub fn with_seed(input_shape: &[usize], seed: u32) -> Self {
+        Sequential {
+            name: "sequential".into(),
+            input_shape: input_shape.to_vec(),
+            configs: Vec::new(),
+            layers: Vec::new(),
+            params: ParamStore::default(),
+            seed,
+            rng: Rng::new(seed),
+            compiled: None,
+            pool: BufferPool::default(),
+            grads: Gradients::default(),
+        }
+    }
+
+    /// A model built from layer configs, as stored in model and experiment files.
+    pub fn from_configs(input_shape: &[usize], configs: &[LayerConfig], seed: u32) -> Result<Self> {
+        let mut model = Self::with_seed(input_shape, seed);
+        for config in configs {
+            model.add(config.clone())?;
+        }
+        Ok(model)
+    }
+
+    /// Appends a layer, creating its weights for the current output shape.
+    pub fn add(&mut self, layer: impl Into<LayerConfig>) -> Result<&mut Self> {
+        let config = layer.into();
+        let name = match config.name() {
+            Some(name) => {
+                if self.layers.iter().any(|l| l.name() == name) {
+                    return Err(Error::invalid(format!("two layers are named '{name}'")));
+                }
+                name
+            }
+            None => self.next_name(config.default_prefix()),
+        };
+        let input = self.output_shape().to_vec();
+        let layer = config.build(name, &input, &mut self.params, &mut self.rng)?;
+        self.layers.push(layer);
+        self.configs.push(config);
+        self.grads = Gradients::for_params(&self.params);
+        Ok(self)
+    }
+
+    /// Keras's naming: `dense`, `dense_1`, `dense_2`, …
+    fn next_name(&self, prefix: &str) -> String {
+        let taken = |n: &str| self.layers.iter().any(|l| l.name() == n);
+        if !taken(prefix) {
+            return prefix.to_string();
+        }
+        (1..)
+            .map(|i| format!("{prefix}_{i}"))
+            .find(|n| !taken(n))
+            .expect("some suffix is free")
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn seed(&self) -> u32 {
+        self.seed
+    }
+
+    pub fn input_shape(&self) -> &[usize] {
+        &self.input_shape
+    }
+
+    /// Per-sample output shape of the last layer (the input shape if there are no layers).
+    pub fn output_shape(&self) -> &[usize] {
+        self.layers
+            .last()
+            .map(|l| l.output_shape())
+            .unwrap_or(&self.input_shape)
+    }
+
+    pub fn configs(&self) -> &[LayerConfig] {
+        &self.configs
+    }
+
+    pub fn layers(&self) -> &[Box<dyn Layer<T>>] {
+        &self.layers
+    }
+
+    pub fn params(&self) -> &ParamStore<T> {
+        &self.params
+    }
+
+    pub fn params_mut(&mut self) -> &mut ParamStore<T> {
+        &mut self.params
+    }
+
+    /// (trainable, non-trainable) parameter counts, as Keras's summary reports them.
+    pub fn count_params(&self) -> (usize, usize) {
+        self.params.count()
+    }
+
+    /// Chooses the optimizer and loss; accuracy is always reported.
+    pub fn compile(&mut self, optimizer: OptimizerConfig, loss: Loss) -> Result<()> {
+        optimizer.validate()?;
+        self.compiled = Some(Compiled {
+            optimizer: optimizer.build(),
+            loss,
+        });
+        Ok(())
+    }
+
+    pub fn loss(&self) -> Option<Loss> {
+        self.compiled.as_ref().map(|c| c.loss)
+    }
+
+    pub fn optimizer(&self) -> Option<&dyn Optimizer<T>> {
+        self.compiled.as_ref().map(|c| c.optimizer.as_ref())
+    }
+
+    pub fn optimizer_mut(&mut self) -> Option<&mut (dyn Optimizer<T> + 'static)> {
+        self.compiled.as_mut().map(|c| c.optimizer.as_mut())
+    }
+
+    fn compiled_loss(&self) -> Result<Loss> {
+        self.loss()
+            .ok_or_else(|| Error::invalid("the model must be compiled (optimizer and loss) first"))
+    }
+
+    /// The summary table, as `model.summary()` prints it in tf.keras.
+    pub fn summary(&self) -> String {
+        let rows: Vec<SummaryRow> = self
+            .layers
+            .iter()
+            .zip(&self.configs)
+            .map(|(layer, config)| SummaryRow {
+                name: layer.name().to_string(),
+                kind: config.kind().to_string(),
+                output_shape: layer.output_shape().to_vec(),
+                params: layer
+                    .params()
+                    .iter()
+                    .map(|&id| self.params.value(id).numel())
+                    .sum(),
+            })
+            .collect();
+        let (trainable, frozen) = self.count_params();
+        format_summary(&self.name, &rows, trainable, frozen)
+    }
+
+    /// Runs every layer on the tape: the building block of training, evaluation and the
+    /// gradient API. `training` switches dropout and batch normalization.
+    pub fn forward(&mut self, tape: &mut Tape<T>, x: Var, training: bool) -> Result<Var> {
+        forward_layers(&mut self.layers, &mut self.rng, tape, x, training)
+    }
+
+    /// Checks that samples of `shape` can feed this model (trailing 1s aside).
+    pub fn check_input_shape(&self, shape: &[usize]) -> Result<()> {
+        let squeeze = |s: &[usize]| s.iter().copied().filter(|&d| d != 1).collect::<Vec<_>>();
+        if squeeze(shape) != squeeze(&self.input_shape) {
+            return Err(Error::shape(format!(
+                "the data's samples have shape {shape:?} but the model expects {:?}",
+                self.input_shape
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_targets(&self, width: usize) -> Result<()> {
+        let out: usize = self.output_shape().iter().product();
+        if out != width {
+            return Err(Error::shape(format!(
+                "the targets have {width} columns but the model outputs {out}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// One optimizer step on a batch (`x` of shape (batch, ...input), dense `y`).
+    pub fn train_on_batch(&mut self, x: Tensor<T>, y: Tensor<T>) -> Result<BatchResult> {
+        self.run_batch(x, y, Mode::Train)
+    }
+
+    /// Loss and the gradient of every trainable parameter on a batch, without updating
+    /// anything — what `tf.GradientTape` gives a Keras user.
+    pub fn gradients(&mut self, x: Tensor<T>, y: Tensor<T>) -> Result<(f64, Gradients<T>)> {
+        let result = self.run_batch(x, y, Mode::Gradients)?;
+        Ok((result.loss, self.grads.clone()))
+    }
+
+    /// The gradients of the last `train_on_batch` or `gradients` call.
+    pub fn last_gradients(&self) -> &Gradients<T> {
+        &self.grads
+    }
+
+    fn run_batch(&mut self, x: Tensor<T>, y: Tensor<T>, mode: Mode) -> Result<BatchResult> {
+        let loss_fn = self.compiled_loss()?;
+        let width = y.shape().row_len().max(1);
+        self.check_targets(width)?;
+        let training = mode != Mode::Evaluate;
+        let Sequential {
+            layers,
+            params,
+            rng,
+            pool,
+            grads,
+            compiled,
+            ..
+        } = self;
+        let mut tape = Tape::with_pool(params, std::mem::take(pool), training);
+        let xv = tape.input(x);
+        let yv = tape.input(y);
+        let out = forward_layers(layers, rng, &mut tape, xv, training)?;
+        let mut loss = loss_fn.compute(&mut tape, out, yv)?;
+        for layer in layers.iter() {
+            if let Some(penalty) = layer.penalty(&mut tape)? {
+                loss = ops::add(&mut tape, loss, penalty)?;
+            }
+        }
+        let value = tape.value(loss).item().as_f64();
+        let correct = metrics::count_correct(tape.value(out).data(), tape.value(yv).data(), width);
+        if training {
+            tape.backward(loss)?;
+            tape.take_param_grads(grads);
+        }
+        *pool = tape.finish();
+        if mode == Mode::Train && value.is_finite() {
+            let compiled = compiled.as_mut().expect("checked above");
+            compiled.optimizer.step(params, grads);
+        }
+        Ok(BatchResult {
+            loss: value,
+            correct,
+        })
+    }
+
+    /// Gathers rows `indices` of `source` into pooled batch tensors.
+    pub(crate) fn gather(&mut self, source: &dyn BatchSource<T>, indices: &[usize]) -> (Tensor<T>, Tensor<T>) {
+        let width = source.target_width();
+        let mut x = self.pool.take(Shape::batched(indices.len(), &self.input_shape));
+        let mut y = self.pool.take(Shape::new(&[indices.len(), width]));
+        source.fill(indices, x.data_mut(), y.data_mut());
+        (x, y)
+    }
+
+    /// Mean loss and accuracy over `indices` of `source`, in inference mode.
+    pub(crate) fn evaluate_indices(&mut self, source: &dyn BatchSource<T>, indices: &[usize]) -> Result<Evaluation> {
+        self.check_input_shape(source.input_shape())?;
+        if indices.is_empty() {
+            return Err(Error::invalid("cannot evaluate on zero samples"));
+        }
+        let (mut loss_sum, mut correct) = (0.0, 0);
+        for chunk in indices.chunks(INFERENCE_BATCH) {
+            let (x, y) = self.gather(source, chunk);
+            let r = self.run_batch(x, y, Mode::Evaluate)?;
+            loss_sum += r.loss * chunk.len() as f64;
+            correct += r.correct;
+        }
+        let n = indices.len() as f64;
+        Ok(Evaluation {
+            loss: loss_sum / n,
+            accuracy: correct as f64 / n,
+        })
+    }
+
+    /// Loss and accuracy on a whole dataset, in inference mode (Keras's `evaluate`).
+    pub fn evaluate(&mut self, data: &dyn BatchSource<T>) -> Result<Evaluation> {
+        let indices: Vec<usize> = (0..data.len()).collect();
+        self.evaluate_indices(data, &indices)
+    }
+
+    /// Model outputs (probabilities for a softmax model) for every sample of `data`.
+    pub fn predict(&mut self, data: &dyn BatchSource<T>) -> Result<Tensor<T>> {
+        self.check_input_shape(data.input_shape())?;
+        let n = data.len();
+        let out_width: usize = self.output_shape().iter().product();
+        let mut result = Vec::with_capacity(n * out_width);
+        let indices: Vec<usize> = (0..n).collect();
+        for chunk in indices.chunks(INFERENCE_BATCH) {
+            let (x, y) = self.gather(data, chunk);
+            self.pool.give(y);
+            let Sequential {
+                layers,
+                params,
+                rng,
+                pool,
+                ..
+            } = self;
+            let mut tape = Tape::with_pool(params, std::mem::take(pool), false);
+            let xv = tape.input(x);
+            let out = forward_layers(layers, rng, &mut tape, xv, false)?;
+            result.extend_from_slice(tape.value(out).data());
+            *pool = tape.finish();
+        }
+        Tensor::from_vec(result, Shape::batched(n, self.output_shape()))
+    }
+
+    /// Model outputs for a tensor of samples (first axis the batch).
+    pub fn predict_tensor(&mut self, x: &Tensor<T>) -> Result<Tensor<T>> {
+        let n = x.shape().batch();
+        let width: usize = self.output_shape().iter().product();
+        let data = super::TensorData::new(x.clone(), Tensor::zeros([n, width]))?;
+        self.predict(&data)
+    }
+
+    /// The same model in another element type, weights converted (e.g. f32 → f64 to check
+    /// a trained model's gradients).
+    pub fn cast<U: Float>(&self) -> Result<Sequential<U>> {
+        let mut model = Sequential::<U>::from_configs(&self.input_shape, &self.configs, self.seed)?;
+        model.params = self.params.cast();
+        model.grads = Gradients::for_params(&model.params);
+        if let Some(c) = &self.compiled {
+            model.compile(c.optimizer.config(), c.loss)?;
+        }
+        Ok(model)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Train,
+    Gradients,
+    Evaluate,
+}
+
+fn forward_layers<T: Float>(
+    layers: &mut [Box<dyn Layer<T>>],
+    rng: &mut Rng,
+    tape: &mut Tape<T>,
+    x: Var,
+    training: bool,
+) -> Result<Var> {
+    let mut ctx = Context { training, rng };
+    let mut h = x;
+    for layer in layers.iter_mut() {
+        h = layer.forward(tape, h, &mut ctx)?;
+    }
+    Ok(h)
+}
