@@ -16,17 +16,37 @@ struct Case {
 }
 
 fn with_mm(c: &Case, a: &[f32], b: &[f32], out: &mut [f32]) {
-    let (rsa, csa) = if c.a_t { (1, c.m as isize) } else { (c.k as isize, 1) };
+    let (rsa, csa) = if c.a_t {
+        (1, c.m as isize)
+    } else {
+        (c.k as isize, 1)
+    };
     unsafe {
         matrixmultiply::sgemm(
-            c.m, c.k, c.n, 1.0, a.as_ptr(), rsa, csa, b.as_ptr(), c.n as isize, 1, 0.0,
-            out.as_mut_ptr(), c.n as isize, 1,
+            c.m,
+            c.k,
+            c.n,
+            1.0,
+            a.as_ptr(),
+            rsa,
+            csa,
+            b.as_ptr(),
+            c.n as isize,
+            1,
+            0.0,
+            out.as_mut_ptr(),
+            c.n as isize,
+            1,
         );
     }
 }
 
 fn with_gemm(c: &Case, a: &[f32], b: &[f32], out: &mut [f32], threads: usize) {
-    let (rsa, csa) = if c.a_t { (1, c.m as isize) } else { (c.k as isize, 1) };
+    let (rsa, csa) = if c.a_t {
+        (1, c.m as isize)
+    } else {
+        (c.k as isize, 1)
+    };
     let par = if threads > 1 {
         gemm::Parallelism::Rayon(threads)
     } else {
@@ -34,8 +54,25 @@ fn with_gemm(c: &Case, a: &[f32], b: &[f32], out: &mut [f32], threads: usize) {
     };
     unsafe {
         gemm::gemm(
-            c.m, c.n, c.k, out.as_mut_ptr(), 1, c.n as isize, false, a.as_ptr(), csa, rsa,
-            b.as_ptr(), 1, c.n as isize, 0.0f32, 1.0f32, false, false, false, par,
+            c.m,
+            c.n,
+            c.k,
+            out.as_mut_ptr(),
+            1,
+            c.n as isize,
+            false,
+            a.as_ptr(),
+            csa,
+            rsa,
+            b.as_ptr(),
+            1,
+            c.n as isize,
+            0.0f32,
+            1.0f32,
+            false,
+            false,
+            false,
+            par,
         );
     }
 }
@@ -61,13 +98,40 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1);
     let cases = [
-        Case { name: "X·W      32×784·784×128", m: 32, k: 784, n: 128, a_t: false },
-        Case { name: "Xᵀ·G     784×32·32×128", m: 784, k: 32, n: 128, a_t: true },
-        Case { name: "H·W2     32×128·128×10", m: 32, k: 128, n: 10, a_t: false },
-        Case { name: "X·W  b128 128×784·784×128", m: 128, k: 784, n: 128, a_t: false },
+        Case {
+            name: "X·W      32×784·784×128",
+            m: 32,
+            k: 784,
+            n: 128,
+            a_t: false,
+        },
+        Case {
+            name: "Xᵀ·G     784×32·32×128",
+            m: 784,
+            k: 32,
+            n: 128,
+            a_t: true,
+        },
+        Case {
+            name: "H·W2     32×128·128×10",
+            m: 32,
+            k: 128,
+            n: 10,
+            a_t: false,
+        },
+        Case {
+            name: "X·W  b128 128×784·784×128",
+            m: 128,
+            k: 784,
+            n: 128,
+            a_t: false,
+        },
     ];
     println!("threads: {threads}");
-    println!("{:<28} {:>14} {:>14} {:>8}", "product", "matrixmultiply", "gemm", "ratio");
+    println!(
+        "{:<28} {:>14} {:>14} {:>8}",
+        "product", "matrixmultiply", "gemm", "ratio"
+    );
     for c in &cases {
         let a: Vec<f32> = (0..c.m * c.k).map(|i| (i % 13) as f32 * 0.01).collect();
         let b: Vec<f32> = (0..c.k * c.n).map(|i| (i % 7) as f32 * 0.02).collect();
@@ -75,7 +139,11 @@ fn main() {
         let t_mm = time(|| with_mm(c, &a, &b, &mut out));
         let reference = out.clone();
         let t_gemm = time(|| with_gemm(c, &a, &b, &mut out, threads));
-        let max_diff = reference.iter().zip(&out).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+        let max_diff = reference
+            .iter()
+            .zip(&out)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max);
         assert!(max_diff < 1e-2, "the two crates disagree by {max_diff}");
         println!(
             "{:<28} {:>12.1}us {:>12.1}us {:>8.2}",

@@ -11,7 +11,12 @@ pub fn mlp(hidden: &[usize], activation: Activation, classes: usize, l2: f64) ->
     for &units in hidden {
         layers.push(Dense::new(units).activation(activation).l2(l2).into());
     }
-    layers.push(Dense::new(classes).activation(Activation::Softmax).l2(l2).into());
+    layers.push(
+        Dense::new(classes)
+            .activation(Activation::Softmax)
+            .l2(l2)
+            .into(),
+    );
     layers
 }
 
@@ -31,7 +36,9 @@ mod tests {
             let layers = mlp(&hidden, Activation::Relu, 10, 0.0);
             let model = Sequential::<f32>::from_configs(&[28, 28, 1], &layers, 0).unwrap();
             assert_eq!(model.count_params(), (expected, 0), "hidden {hidden:?}");
-            assert!(model.summary().contains(&format!("Total params: {expected} (")));
+            assert!(model
+                .summary()
+                .contains(&format!("Total params: {expected} (")));
         }
     }
 }

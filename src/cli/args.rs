@@ -78,11 +78,20 @@ impl ModelArgs {
 
     pub fn layers(&self, classes: usize) -> Result<Vec<LayerConfig>> {
         if !(self.l2 >= 0.0 && self.l2.is_finite()) {
-            return Err(Error::invalid(format!("--l2 {} must be a non-negative number", self.l2)));
+            return Err(Error::invalid(format!(
+                "--l2 {} must be a non-negative number",
+                self.l2
+            )));
         }
-        let activation = Activation::parse(&self.activation).map_err(|e| Error::invalid(format!("--activation: {e}")))?;
+        let activation = Activation::parse(&self.activation)
+            .map_err(|e| Error::invalid(format!("--activation: {e}")))?;
         match self.model {
-            ModelName::Mlp => Ok(models::mlp(&self.hidden_sizes()?, activation, classes, self.l2)),
+            ModelName::Mlp => Ok(models::mlp(
+                &self.hidden_sizes()?,
+                activation,
+                classes,
+                self.l2,
+            )),
         }
     }
 }

@@ -34,3 +34,13 @@ pub fn run() -> Result<()> {
         Command::Summary(args) => summary::run(args),
     }
 }
+
+/// Sizes the thread pools (rayon's and the GEMM's) once, before any work starts.
+fn set_threads(threads: Option<usize>) -> Result<()> {
+    let threads = match threads {
+        Some(0) => return Err(nabla::Error::invalid("--threads must be at least 1")),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    nabla::set_num_threads(threads)
+}

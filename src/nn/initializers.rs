@@ -126,7 +126,10 @@ mod tests {
 
     #[test]
     fn names_parse() {
-        assert_eq!(Initializer::parse("he_normal").unwrap(), Initializer::HeNormal);
+        assert_eq!(
+            Initializer::parse("he_normal").unwrap(),
+            Initializer::HeNormal
+        );
         assert!(Initializer::parse("xavier").is_err());
     }
 }

@@ -114,7 +114,9 @@ mod tests {
         let z = tape.input(random_tensor(&[2, 3], 82));
         let p = ops::softmax(&mut tape, z).unwrap();
         let y = tape.input(one_hot(2, 3));
-        let loss = Loss::CategoricalCrossentropy.compute(&mut tape, p, y).unwrap();
+        let loss = Loss::CategoricalCrossentropy
+            .compute(&mut tape, p, y)
+            .unwrap();
         assert_eq!(tape.op_name(loss), "softmax_crossentropy");
     }
 

@@ -104,7 +104,10 @@ impl<T: Float> BatchSource<T> for TensorData<T> {
     }
 
     fn fill(&self, indices: &[usize], x: &mut [T], y: &mut [T]) {
-        let (n, k) = (self.x.shape().row_len(), BatchSource::<T>::target_width(self));
+        let (n, k) = (
+            self.x.shape().row_len(),
+            BatchSource::<T>::target_width(self),
+        );
         for (row, &i) in indices.iter().enumerate() {
             x[row * n..(row + 1) * n].copy_from_slice(&self.x.data()[i * n..(i + 1) * n]);
             y[row * k..(row + 1) * k].copy_from_slice(&self.y.data()[i * k..(i + 1) * k]);

@@ -19,12 +19,23 @@ pub trait Callback<T: Float> {
     }
 
     /// After optimizer step `batch` (0-based) of `epoch` (0-based) with that batch's loss.
-    fn on_batch_end(&mut self, _model: &mut Sequential<T>, _epoch: usize, _batch: usize, _loss: f64) -> Result<Control> {
+    fn on_batch_end(
+        &mut self,
+        _model: &mut Sequential<T>,
+        _epoch: usize,
+        _batch: usize,
+        _loss: f64,
+    ) -> Result<Control> {
         Ok(Control::Continue)
     }
 
     /// After epoch `epoch` (0-based) with its logs.
-    fn on_epoch_end(&mut self, _model: &mut Sequential<T>, _epoch: usize, _logs: &EpochLogs) -> Result<Control> {
+    fn on_epoch_end(
+        &mut self,
+        _model: &mut Sequential<T>,
+        _epoch: usize,
+        _logs: &EpochLogs,
+    ) -> Result<Control> {
         Ok(Control::Continue)
     }
 

@@ -51,7 +51,11 @@ pub const MAX_BATCH_SIZE: usize = 1 << 20;
 
 impl<T: Float> Sequential<T> {
     /// Trains on `data` for `options.epochs` epochs and returns the history.
-    pub fn fit(&mut self, data: &dyn BatchSource<T>, options: FitOptions<'_, T>) -> Result<History> {
+    pub fn fit(
+        &mut self,
+        data: &dyn BatchSource<T>,
+        options: FitOptions<'_, T>,
+    ) -> Result<History> {
         self.fit_with_callbacks(data, options, &mut [])
     }
 
@@ -62,7 +66,9 @@ impl<T: Float> Sequential<T> {
         callbacks: &mut [&mut dyn Callback<T>],
     ) -> Result<History> {
         if self.compiled.is_none() {
-            return Err(Error::invalid("the model must be compiled (optimizer and loss) before fit"));
+            return Err(Error::invalid(
+                "the model must be compiled (optimizer and loss) before fit",
+            ));
         }
         if options.batch_size == 0 || options.batch_size > MAX_BATCH_SIZE {
             return Err(Error::invalid(format!(

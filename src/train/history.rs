@@ -66,7 +66,11 @@ impl History {
             out.push_str(&format!("{},{},{}", e, self.loss[e], self.accuracy[e]));
             if has_val {
                 let get = |v: &Vec<f64>| v.get(e).map(|x| x.to_string()).unwrap_or_default();
-                out.push_str(&format!(",{},{}", get(&self.val_loss), get(&self.val_accuracy)));
+                out.push_str(&format!(
+                    ",{},{}",
+                    get(&self.val_loss),
+                    get(&self.val_accuracy)
+                ));
             }
             out.push_str(&format!(
                 ",{},{}\n",

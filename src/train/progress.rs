@@ -145,7 +145,10 @@ mod tests {
         let p = Progress::new(1875, Verbosity::Lines, Stream::Stderr);
         let line = p.line(1875, &[("loss", 0.28634), ("accuracy", 0.89412)]);
         assert!(line.starts_with("1875/1875 [==============================] - "));
-        assert!(line.ends_with(" - loss: 0.2863 - accuracy: 0.8941"), "{line}");
+        assert!(
+            line.ends_with(" - loss: 0.2863 - accuracy: 0.8941"),
+            "{line}"
+        );
         let partial = p.line(10, &[]);
         assert!(partial.starts_with("  10/1875 [>.............................] - ETA"));
     }

@@ -299,16 +299,26 @@ impl<T: Float> Sequential<T> {
     }
 
     /// Gathers rows `indices` of `source` into pooled batch tensors.
-    pub(crate) fn gather(&mut self, source: &dyn BatchSource<T>, indices: &[usize]) -> (Tensor<T>, Tensor<T>) {
+    pub(crate) fn gather(
+        &mut self,
+        source: &dyn BatchSource<T>,
+        indices: &[usize],
+    ) -> (Tensor<T>, Tensor<T>) {
         let width = source.target_width();
-        let mut x = self.pool.take(Shape::batched(indices.len(), &self.input_shape));
+        let mut x = self
+            .pool
+            .take(Shape::batched(indices.len(), &self.input_shape));
         let mut y = self.pool.take(Shape::new(&[indices.len(), width]));
         source.fill(indices, x.data_mut(), y.data_mut());
         (x, y)
     }
 
     /// Mean loss and accuracy over `indices` of `source`, in inference mode.
-    pub(crate) fn evaluate_indices(&mut self, source: &dyn BatchSource<T>, indices: &[usize]) -> Result<Evaluation> {
+    pub(crate) fn evaluate_indices(
+        &mut self,
+        source: &dyn BatchSource<T>,
+        indices: &[usize],
+    ) -> Result<Evaluation> {
         self.check_input_shape(source.input_shape())?;
         if indices.is_empty() {
             return Err(Error::invalid("cannot evaluate on zero samples"));

@@ -28,7 +28,12 @@ fn size_text(params: usize) -> String {
 }
 
 /// The whole table, with totals split into trainable and non-trainable parameters.
-pub fn format_summary(model_name: &str, rows: &[SummaryRow], trainable: usize, non_trainable: usize) -> String {
+pub fn format_summary(
+    model_name: &str,
+    rows: &[SummaryRow],
+    trainable: usize,
+    non_trainable: usize,
+) -> String {
     const WIDTH: usize = 65;
     const COLUMNS: [usize; 3] = [29, 55, 65];
     let cell_line = |cells: [&str; 3]| {
@@ -54,7 +59,11 @@ pub fn format_summary(model_name: &str, rows: &[SummaryRow], trainable: usize, n
     out.push('\n');
     for (i, row) in rows.iter().enumerate() {
         let name = format!("{} ({})", row.name, row.kind);
-        out.push_str(&cell_line([&name, &shape_text(&row.output_shape), &row.params.to_string()]));
+        out.push_str(&cell_line([
+            &name,
+            &shape_text(&row.output_shape),
+            &row.params.to_string(),
+        ]));
         out.push('\n');
         if i + 1 < rows.len() {
             out.push('\n');
@@ -64,7 +73,11 @@ pub fn format_summary(model_name: &str, rows: &[SummaryRow], trainable: usize, n
     out.push('\n');
     let total = trainable + non_trainable;
     out.push_str(&format!("Total params: {} ({})\n", total, size_text(total)));
-    out.push_str(&format!("Trainable params: {} ({})\n", trainable, size_text(trainable)));
+    out.push_str(&format!(
+        "Trainable params: {} ({})\n",
+        trainable,
+        size_text(trainable)
+    ));
     out.push_str(&format!(
         "Non-trainable params: {} ({})\n",
         non_trainable,

@@ -23,7 +23,11 @@ impl ActivationLayer {
         }
     }
 
-    pub(crate) fn build<T: Float>(&self, name: String, input_shape: &[usize]) -> Result<Box<dyn Layer<T>>> {
+    pub(crate) fn build<T: Float>(
+        &self,
+        name: String,
+        input_shape: &[usize],
+    ) -> Result<Box<dyn Layer<T>>> {
         Ok(Box::new(BuiltActivation {
             name,
             activation: self.activation,

@@ -89,7 +89,9 @@ impl Dense {
             )));
         };
         if self.units == 0 {
-            return Err(Error::invalid(format!("{name}: Dense needs at least one unit")));
+            return Err(Error::invalid(format!(
+                "{name}: Dense needs at least one unit"
+            )));
         }
         let kernel = params.add(
             format!("{name}/kernel"),

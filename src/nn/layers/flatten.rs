@@ -19,7 +19,11 @@ impl Flatten {
         Flatten::default()
     }
 
-    pub(crate) fn build<T: Float>(&self, name: String, input_shape: &[usize]) -> Result<Box<dyn Layer<T>>> {
+    pub(crate) fn build<T: Float>(
+        &self,
+        name: String,
+        input_shape: &[usize],
+    ) -> Result<Box<dyn Layer<T>>> {
         Ok(Box::new(BuiltFlatten {
             name,
             output_shape: vec![input_shape.iter().product()],

@@ -51,8 +51,8 @@ impl<T: Float> Optimizer<T> for Adam<T> {
 
     fn step(&mut self, params: &mut ParamStore<T>, grads: &Gradients<T>) {
         let t = (self.iterations + 1) as i32;
-        let alpha = self.learning_rate * (1.0 - self.beta_2.powi(t)).sqrt()
-            / (1.0 - self.beta_1.powi(t));
+        let alpha =
+            self.learning_rate * (1.0 - self.beta_2.powi(t)).sqrt() / (1.0 - self.beta_1.powi(t));
         let (alpha, eps) = (T::of(alpha), T::of(self.epsilon));
         let (one_minus_b1, one_minus_b2) = (T::of(1.0 - self.beta_1), T::of(1.0 - self.beta_2));
         let (ms, vs) = (&mut self.m, &mut self.v);

@@ -158,7 +158,10 @@ impl OptimizerConfig {
     /// Rejects values no update rule can use (a negative rate, momentum ≥ 1, …).
     pub fn validate(&self) -> Result<()> {
         let bad = |what: &str, v: f64| {
-            Err(Error::invalid(format!("{}: {what} = {v} is out of range", self.name())))
+            Err(Error::invalid(format!(
+                "{}: {what} = {v} is out of range",
+                self.name()
+            )))
         };
         match *self {
             OptimizerConfig::Sgd {
@@ -243,7 +246,13 @@ impl OptimizerConfig {
                 momentum,
                 epsilon,
                 centered,
-            } => Box::new(RmsProp::new(learning_rate, rho, momentum, epsilon, centered)),
+            } => Box::new(RmsProp::new(
+                learning_rate,
+                rho,
+                momentum,
+                epsilon,
+                centered,
+            )),
         }
     }
 }

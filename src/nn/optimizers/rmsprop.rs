@@ -63,8 +63,11 @@ impl<T: Float> Optimizer<T> for RmsProp<T> {
         );
         let one_minus_rho = T::one() - rho;
         let (centered, use_momentum) = (self.centered, self.momentum > 0.0);
-        let (velocity, average_grad, momentums) =
-            (&mut self.velocity, &mut self.average_grad, &mut self.momentums);
+        let (velocity, average_grad, momentums) = (
+            &mut self.velocity,
+            &mut self.average_grad,
+            &mut self.momentums,
+        );
         for_each_gradient(params, grads, |id, w, g| {
             let s = velocity.get(id, w).data_mut();
             let mut gbar = centered.then(|| average_grad.get(id, w).data_mut());
