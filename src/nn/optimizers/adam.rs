@@ -2,7 +2,7 @@
 //!   α_t = η·√(1 − β₂ᵗ) / (1 − β₁ᵗ)
 //!   m ← m + (1 − β₁)(g − m);   v ← v + (1 − β₂)(g² − v);   w ← w − α_t·m / (√v + ε)
 
-use super::{for_each_gradient, Optimizer, OptimizerConfig, OptimizerState, Slots};
+use super::{for_each_gradient, par_zip4, Optimizer, OptimizerConfig, OptimizerState, Slots};
 use crate::autograd::{Gradients, ParamStore};
 use crate::error::Result;
 use crate::tensor::Float;
@@ -57,19 +57,16 @@ impl<T: Float> Optimizer<T> for Adam<T> {
         let (one_minus_b1, one_minus_b2) = (T::of(1.0 - self.beta_1), T::of(1.0 - self.beta_2));
         let (ms, vs) = (&mut self.m, &mut self.v);
         for_each_gradient(params, grads, |id, w, g| {
-            let m = ms.get(id, w);
-            let v = vs.get(id, w);
-            for (((w, m), v), &g) in w
-                .data_mut()
-                .iter_mut()
-                .zip(m.data_mut())
-                .zip(v.data_mut())
-                .zip(g.data())
-            {
-                *m += (g - *m) * one_minus_b1;
-                *v += (g * g - *v) * one_minus_b2;
-                *w -= alpha * *m / (v.sqrt() + eps);
-            }
+            let m = ms.get(id, w).data_mut();
+            let v = vs.get(id, w).data_mut();
+            let update = |w: &mut [T], m: &mut [T], v: &mut [T], g: &[T]| {
+                for i in 0..w.len() {
+                    m[i] += (g[i] - m[i]) * one_minus_b1;
+                    v[i] += (g[i] * g[i] - v[i]) * one_minus_b2;
+                    w[i] -= alpha * m[i] / (v[i].sqrt() + eps);
+                }
+            };
+            par_zip4(w.data_mut(), m, v, g.data(), update);
         });
         self.iterations += 1;
     }

@@ -312,3 +312,27 @@ pub(crate) fn for_each_gradient<T: Float>(
         }
     }
 }
+
+/// Elements per parallel task: big enough that splitting pays, small enough to share 2-8 cores.
+const CHUNK: usize = 16 * 1024;
+
+/// Runs `f` over matching chunks of a parameter, a slot pair and a gradient, in parallel.
+/// Each element's update is independent, so the result does not depend on the thread count.
+pub(crate) fn par_zip4<T: Float>(
+    w: &mut [T],
+    a: &mut [T],
+    b: &mut [T],
+    g: &[T],
+    f: impl Fn(&mut [T], &mut [T], &mut [T], &[T]) + Sync,
+) {
+    use rayon::prelude::*;
+    assert!(a.len() == w.len() && b.len() == w.len() && g.len() == w.len());
+    if w.len() <= CHUNK {
+        return f(w, a, b, g);
+    }
+    w.par_chunks_mut(CHUNK)
+        .zip(a.par_chunks_mut(CHUNK))
+        .zip(b.par_chunks_mut(CHUNK))
+        .zip(g.par_chunks(CHUNK))
+        .for_each(|(((w, a), b), g)| f(w, a, b, g));
+}
