@@ -3,6 +3,7 @@
 mod batches;
 mod callbacks;
 mod fit;
+pub mod gradcheck;
 mod history;
 mod progress;
 mod sequential;

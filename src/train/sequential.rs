@@ -252,6 +252,11 @@ impl<T: Float> Sequential<T> {
         Ok((result.loss, self.grads.clone()))
     }
 
+    /// The loss on a batch in training mode (dropout active), without recording or updating.
+    pub fn loss_on_batch(&mut self, x: Tensor<T>, y: Tensor<T>) -> Result<f64> {
+        Ok(self.run_batch(x, y, Mode::Loss)?.loss)
+    }
+
     /// The gradients of the last `train_on_batch` or `gradients` call.
     pub fn last_gradients(&self) -> &Gradients<T> {
         &self.grads
@@ -262,6 +267,7 @@ impl<T: Float> Sequential<T> {
         let width = y.shape().row_len().max(1);
         self.check_targets(width)?;
         let training = mode != Mode::Evaluate;
+        let recording = matches!(mode, Mode::Train | Mode::Gradients);
         let Sequential {
             layers,
             params,
@@ -271,7 +277,7 @@ impl<T: Float> Sequential<T> {
             compiled,
             ..
         } = self;
-        let mut tape = Tape::with_pool(params, std::mem::take(pool), training);
+        let mut tape = Tape::with_pool(params, std::mem::take(pool), recording);
         let xv = tape.input(x);
         let yv = tape.input(y);
         let out = forward_layers(layers, rng, &mut tape, xv, training)?;
@@ -283,7 +289,7 @@ impl<T: Float> Sequential<T> {
         }
         let value = tape.value(loss).item().as_f64();
         let correct = metrics::count_correct(tape.value(out).data(), tape.value(yv).data(), width);
-        if training {
+        if recording {
             tape.backward(loss)?;
             tape.take_param_grads(grads);
         }
@@ -394,6 +400,8 @@ impl<T: Float> Sequential<T> {
 enum Mode {
     Train,
     Gradients,
+    /// Training-mode forward pass, nothing recorded (finite differences).
+    Loss,
     Evaluate,
 }
 
