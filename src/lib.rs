@@ -9,6 +9,7 @@ pub mod data;
 pub mod error;
 pub mod ops;
 pub mod random;
+pub mod report;
 pub mod tensor;
 
 pub use error::{Error, Result};

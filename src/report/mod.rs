@@ -1,0 +1,9 @@
+//! Looking at results: classification metrics, plots (PNG + SVG with an embedded font) and a
+//! self-contained HTML report. Everything here takes plain data (label vectors, `f64` series,
+//! `u8` images, strings), so training, experiments and the CLI can all feed it.
+
+pub mod atomic;
+pub mod metrics;
+
+pub use atomic::write_atomic;
+pub use metrics::{top_k_accuracy, ClassificationReport, ConfusionMatrix};
