@@ -4,6 +4,8 @@
 
 pub mod atomic;
 pub mod metrics;
+pub mod plots;
 
 pub use atomic::write_atomic;
 pub use metrics::{top_k_accuracy, ClassificationReport, ConfusionMatrix};
+pub use plots::PlotFiles;
