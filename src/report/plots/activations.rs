@@ -48,6 +48,9 @@ fn softmax(z: &[f64]) -> Vec<f64> {
     e.iter().map(|v| v / s).collect()
 }
 
+/// A name and the function it plots.
+type Activation = (&'static str, fn(f64) -> f64);
+
 struct Activations {
     range: (f64, f64),
     sample: Vec<f64>,
@@ -67,7 +70,7 @@ impl Figure for Activations {
         let xs: Vec<f64> = (0..=400)
             .map(|i| lo + (hi - lo) * i as f64 / 400.0)
             .collect();
-        let functions: [(&str, fn(f64) -> f64); 3] = [
+        let functions: [Activation; 3] = [
             ("ReLU", |x| x.max(0.0)),
             ("sigmoid", |x| 1.0 / (1.0 + (-x).exp())),
             ("tanh", f64::tanh),

@@ -115,8 +115,9 @@ pub(crate) fn render(dir: &Path, stem: &str, figure: &impl Figure) -> Result<Plo
     })
 }
 
-/// Encodes an 8-bit RGB buffer as PNG in memory (so the file can be written atomically).
-pub(crate) fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>> {
+/// Encodes an 8-bit RGB buffer (`w x h x 3`) as PNG in memory, so files can be written
+/// atomically and images inlined without touching disk.
+pub fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     let mut enc = png::Encoder::new(&mut out, w, h);
     enc.set_color(png::ColorType::Rgb);
@@ -196,8 +197,10 @@ pub(crate) mod test_util {
     //! Checks every plot test makes: a real PNG of some size and an SVG with text in it.
     use std::path::PathBuf;
 
+    /// A fixed directory per test (overwritten each run, so nothing piles up; left in place
+    /// so the pictures can be looked at).
     pub fn out_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("nabla-plots-{}-{name}", std::process::id()));
+        let dir = std::env::temp_dir().join("nabla-plot-tests").join(name);
         std::fs::create_dir_all(&dir).unwrap();
         dir
     }
