@@ -11,6 +11,7 @@ pub mod models;
 pub mod nn;
 pub mod ops;
 pub mod random;
+pub mod report;
 pub mod tensor;
 pub mod train;
 
