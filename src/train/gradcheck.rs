@@ -40,7 +40,7 @@ pub fn check_model_gradients(
 ) -> Result<Vec<ParamCheck>> {
     let start_rng = model.rng.clone();
     let (_, grads) = model.gradients(x.clone(), y.clone())?;
-    let mut loss_at = |model: &mut Sequential<f64>| -> Result<f64> {
+    let loss_at = |model: &mut Sequential<f64>| -> Result<f64> {
         model.rng = start_rng.clone();
         model.loss_on_batch(x.clone(), y.clone())
     };
@@ -112,7 +112,13 @@ mod tests {
     fn assert_all_pass(checks: &[ParamCheck]) {
         assert!(!checks.is_empty());
         for c in checks {
-            assert!(c.passed(TOLERANCE), "{} {}: error {:e}", c.layer, c.param, c.max_error);
+            assert!(
+                c.passed(TOLERANCE),
+                "{} {}: error {:e}",
+                c.layer,
+                c.param,
+                c.max_error
+            );
         }
     }
 
@@ -128,13 +134,19 @@ mod tests {
             let mut model = Sequential::<f64>::with_seed(&[3, 2], 7);
             model.add(Flatten::new()).unwrap();
             model.add(Dense::new(5).activation(act).l2(1e-3)).unwrap();
-            model.add(Dense::new(4).activation(Activation::Softmax)).unwrap();
+            model
+                .add(Dense::new(4).activation(Activation::Softmax))
+                .unwrap();
             model
                 .compile(OptimizerConfig::adam(1e-3), Loss::CategoricalCrossentropy)
                 .unwrap();
-            let checks =
-                check_model_gradients(&mut model, &random_tensor(&[6, 3, 2], 3), &one_hot(6, 4), None)
-                    .unwrap();
+            let checks = check_model_gradients(
+                &mut model,
+                &random_tensor(&[6, 3, 2], 3),
+                &one_hot(6, 4),
+                None,
+            )
+            .unwrap();
             assert_eq!(checks.len(), 4);
             assert_all_pass(&checks);
         }
@@ -147,8 +159,12 @@ mod tests {
             (Loss::BinaryCrossentropy, Activation::Sigmoid, 1),
         ] {
             let mut model = Sequential::<f64>::with_seed(&[4], 3);
-            model.add(Dense::new(6).activation(Activation::Tanh)).unwrap();
-            model.add(Dense::new(width).activation(act).use_bias(false)).unwrap();
+            model
+                .add(Dense::new(6).activation(Activation::Tanh))
+                .unwrap();
+            model
+                .add(Dense::new(width).activation(act).use_bias(false))
+                .unwrap();
             model.compile(OptimizerConfig::sgd(0.1, 0.0), loss).unwrap();
             let mut y = random_tensor(&[5, width], 9);
             y.data_mut().iter_mut().for_each(|v| *v = v.abs() / 1.2);
@@ -161,13 +177,19 @@ mod tests {
     #[test]
     fn sampling_limits_the_elements_checked() {
         let mut model = Sequential::<f64>::with_seed(&[20], 1);
-        model.add(Dense::new(10).activation(Activation::Softmax)).unwrap();
+        model
+            .add(Dense::new(10).activation(Activation::Softmax))
+            .unwrap();
         model
             .compile(OptimizerConfig::adam(1e-3), Loss::CategoricalCrossentropy)
             .unwrap();
-        let checks =
-            check_model_gradients(&mut model, &random_tensor(&[2, 20], 5), &one_hot(2, 10), Some(7))
-                .unwrap();
+        let checks = check_model_gradients(
+            &mut model,
+            &random_tensor(&[2, 20], 5),
+            &one_hot(2, 10),
+            Some(7),
+        )
+        .unwrap();
         assert_eq!(checks[0].checked, 7);
         assert_eq!(checks[1].checked, 7);
         assert_all_pass(&checks);
