@@ -28,3 +28,8 @@ pub fn set_num_threads(threads: usize) -> Result<()> {
         .build_global()
         .map_err(|e| Error::invalid(format!("cannot size the thread pool: {e}")))
 }
+
+/// The README's Rust examples, compiled and run as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -1,0 +1,123 @@
+//! Optimizer steps against values worked out from the published update rules.
+//! The expected numbers come from `tests/fixtures/make_optimizer_golden.py` (plain float64 Python).
+
+use nabla::autograd::{Gradients, ParamStore};
+use nabla::nn::OptimizerConfig;
+use nabla::Tensor;
+use serde_json::Value;
+
+fn golden() -> Value {
+    serde_json::from_str(include_str!("fixtures/optimizer_golden.json")).unwrap()
+}
+
+fn vector(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
+
+fn run(config: OptimizerConfig, key: &str) {
+    let golden = golden();
+    let mut params = ParamStore::<f64>::default();
+    let w = params.add(
+        "w",
+        Tensor::from_vec(vector(&golden["w0"]), [3]).unwrap(),
+        true,
+    );
+    let mut optimizer = config.build::<f64>();
+    for (step, (g, expected)) in golden["grads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(golden[key].as_array().unwrap())
+        .enumerate()
+    {
+        // A gradient store with this step's gradient for `w`.
+        let mut tape = nabla::autograd::Tape::new(&mut params);
+        let wv = tape.param(w);
+        let c = tape.input(Tensor::from_vec(vector(g), [3]).unwrap());
+        let prod = nabla::ops::mul(&mut tape, wv, c).unwrap();
+        let loss = nabla::ops::sum(&mut tape, prod); // ∂(Σ w·g)/∂w = g
+        tape.backward(loss).unwrap();
+        let mut grads = Gradients::for_params(tape.params());
+        tape.take_param_grads(&mut grads);
+        drop(tape);
+        optimizer.step(&mut params, &grads);
+        let got = params.value(w).data();
+        for (i, (a, b)) in got.iter().zip(vector(expected)).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-12 * b.abs().max(1.0),
+                "{key}, step {}, element {i}: {a} vs {b}",
+                step + 1
+            );
+        }
+    }
+    assert_eq!(optimizer.iterations(), 3);
+}
+
+#[test]
+fn sgd() {
+    run(OptimizerConfig::sgd(0.1, 0.0), "sgd");
+}
+
+#[test]
+fn sgd_with_momentum() {
+    run(OptimizerConfig::sgd(0.1, 0.9), "sgd_momentum");
+}
+
+#[test]
+fn sgd_with_nesterov_momentum() {
+    let config = OptimizerConfig::Sgd {
+        learning_rate: 0.1,
+        momentum: 0.9,
+        nesterov: true,
+    };
+    run(config, "sgd_nesterov");
+}
+
+#[test]
+fn adam() {
+    run(OptimizerConfig::adam(0.01), "adam");
+}
+
+#[test]
+fn rmsprop() {
+    run(OptimizerConfig::rmsprop(0.01), "rmsprop");
+}
+
+#[test]
+fn rmsprop_centered_with_momentum() {
+    let config = OptimizerConfig::Rmsprop {
+        learning_rate: 0.01,
+        rho: 0.9,
+        momentum: 0.5,
+        epsilon: 1e-7,
+        centered: true,
+    };
+    run(config, "rmsprop_centered_momentum");
+}
+
+#[test]
+fn keras_defaults() {
+    let adam = OptimizerConfig::parse("adam", None, 0.0).unwrap();
+    assert_eq!(adam, OptimizerConfig::adam(0.001));
+    if let OptimizerConfig::Adam {
+        beta_1,
+        beta_2,
+        epsilon,
+        ..
+    } = adam
+    {
+        assert_eq!((beta_1, beta_2, epsilon), (0.9, 0.999, 1e-7));
+    }
+    assert_eq!(
+        OptimizerConfig::parse("sgd", None, 0.0)
+            .unwrap()
+            .learning_rate(),
+        0.01
+    );
+    assert!(OptimizerConfig::parse("adagrad", None, 0.0).is_err());
+    assert!(OptimizerConfig::parse("sgd", Some(-1.0), 0.0).is_err());
+}
