@@ -12,6 +12,7 @@ pub mod nn;
 pub mod ops;
 pub mod random;
 pub mod report;
+pub mod scratch;
 pub mod tensor;
 pub mod train;
 

@@ -9,11 +9,19 @@ fn streams() -> Value {
 }
 
 fn floats(v: &Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
 }
 
 fn ints(v: &Value) -> Vec<i64> {
-    v.as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_i64().unwrap())
+        .collect()
 }
 
 #[test]
@@ -29,7 +37,11 @@ fn streams_match_numpy_bit_for_bit() {
 
         let mut rng = fresh();
         let got: Vec<f64> = (0..16).map(|_| rng.random_sample()).collect();
-        assert_eq!(got, floats(&s["random_sample"]), "seed {seed} random_sample");
+        assert_eq!(
+            got,
+            floats(&s["random_sample"]),
+            "seed {seed} random_sample"
+        );
 
         let mut rng = fresh();
         let got: Vec<f64> = (0..13).map(|_| rng.randn()).collect();
@@ -78,7 +90,11 @@ fn golden_file_streams() {
     let mut rng = NumpyRandomState::new(0);
     let got: Vec<i64> = (0..32).map(|_| rng.randint(0, 10)).collect();
     assert_eq!(got, ints(&golden["stream_seed0_randint_0_10_first32"]));
-    let got: Vec<i64> = NumpyRandomState::new(0).permutation(10).iter().map(|&i| i as i64).collect();
+    let got: Vec<i64> = NumpyRandomState::new(0)
+        .permutation(10)
+        .iter()
+        .map(|&i| i as i64)
+        .collect();
     assert_eq!(got, ints(&golden["stream_seed0_permutation_10"]));
     let mut rng = NumpyRandomState::new(42);
     let got: Vec<f64> = (0..4).map(|_| rng.random_sample()).collect();

@@ -9,9 +9,9 @@ use crate::error::Result;
 use crate::random::Rng;
 use crate::tensor::Tensor;
 
-/// Central-difference step: small enough for O(h²) truncation error, large enough that
-/// rounding (≈ 1e-16 / h) stays far below the tolerance.
-pub const STEP: f64 = 1e-6;
+/// Central-difference step: small enough for O(h²) truncation error (≈ 1e-10), large enough that
+/// rounding (≈ 1e-16·L / h ≈ 1e-11) stays far below the tolerance.
+pub const STEP: f64 = 1e-5;
 
 /// Gradients below this magnitude are compared absolutely rather than relatively.
 pub const FLOOR: f64 = 1e-3;

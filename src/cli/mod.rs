@@ -2,6 +2,8 @@
 
 mod args;
 mod data;
+mod gradcheck;
+mod scratch;
 mod summary;
 mod train;
 
@@ -25,6 +27,10 @@ enum Command {
     Train(train::TrainArgs),
     /// Print a model's summary (layers, output shapes, parameter counts) without training.
     Summary(summary::SummaryArgs),
+    /// Check every parameter's gradient against finite differences (f64, random batch).
+    Gradcheck(gradcheck::GradcheckArgs),
+    /// The from-scratch 2-3-1 exercise: loss and gradients by hand and by autodiff.
+    Scratch(scratch::ScratchArgs),
 }
 
 pub fn run() -> Result<()> {
@@ -32,6 +38,8 @@ pub fn run() -> Result<()> {
     match cli.command {
         Command::Train(args) => train::run(args),
         Command::Summary(args) => summary::run(args),
+        Command::Gradcheck(args) => gradcheck::run(args),
+        Command::Scratch(args) => scratch::run(args),
     }
 }
 
