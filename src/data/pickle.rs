@@ -660,12 +660,8 @@ mod tests {
     #[test]
     fn deep_nesting_is_capped() {
         let mut p = vec![0x80, 2];
-        for _ in 0..100_000 {
-            p.extend_from_slice(b"]");
-        }
-        for _ in 0..99_999 {
-            p.push(b'a');
-        }
+        p.resize(p.len() + 100_000, b']');
+        p.resize(p.len() + 99_999, b'a');
         p.push(b'.');
         let e = parse_pickle(&p).unwrap_err();
         assert!(e.contains("containers"), "{e}");
