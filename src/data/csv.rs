@@ -196,7 +196,10 @@ pub fn parse_csv<R: BufRead>(
     let width = count - 1;
     let sample_shape = match &options.sample_shape {
         Some(shape) => {
-            let need: usize = shape.iter().product();
+            let need = shape
+                .iter()
+                .try_fold(1usize, |a, &d| a.checked_mul(d))
+                .unwrap_or(usize::MAX);
             if need != width {
                 return Err(Error::format(
                     source,

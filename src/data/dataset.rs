@@ -74,7 +74,10 @@ impl Dataset {
         labels: Vec<u32>,
         class_names: Vec<String>,
     ) -> Result<Self> {
-        let sample_len: usize = sample_shape.iter().product();
+        let sample_len = sample_shape
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .ok_or_else(|| Error::invalid(format!("sample shape {sample_shape:?} is too large")))?;
         if sample_len == 0 {
             return Err(Error::invalid(format!(
                 "empty sample shape {sample_shape:?}"
