@@ -88,7 +88,16 @@ fn bad_flags_are_clear_errors() {
     );
     assert_clean_error(&nabla(&["train", "--lr=-1"]), "learning_rate");
     assert_clean_error(&nabla(&["train", "--epochs", "0"]), "--epochs");
-    assert_clean_error(&nabla(&["train", "--data", "mnist"]), "--data-dir");
+    assert_clean_error(
+        &nabla(&["train", "--data", "mnist", "--offline"]),
+        "train-images-idx3-ubyte",
+    );
+    assert_clean_error(&nabla(&["train", "--data", "csv"]), "--csv FILE");
+    assert_clean_error(
+        &nabla(&["train", "--validation-split", "1.5"]),
+        "--validation-split",
+    );
+    assert_clean_error(&nabla(&["summary", "--data", "csv"]), "--csv-shape");
 }
 
 #[test]
@@ -140,4 +149,41 @@ fn bad_data_files_are_clear_errors() {
         dir.to_str().unwrap(),
     ]);
     assert_clean_error(&magic, "train-images-idx3-ubyte");
+}
+
+#[test]
+fn trains_on_a_csv_with_a_validation_split_and_standardization() {
+    // Two classes separated by the sign of feature 0 − feature 1; pixel-like 0..255 values.
+    let dir = scratch_dir("csv");
+    let path = dir.join("train.csv");
+    let mut rng = nabla::random::NumpyRandomState::new(5);
+    let mut rows = String::from("a,b,c,d,label\n");
+    for _ in 0..400 {
+        let v: Vec<i64> = (0..4).map(|_| rng.randint(0, 256)).collect();
+        let label = i64::from(v[0] > v[1]);
+        rows.push_str(&format!("{},{},{},{},{label}\n", v[0], v[1], v[2], v[3]));
+    }
+    std::fs::write(&path, rows).unwrap();
+    let out = nabla(&[
+        "train",
+        "--data",
+        "csv",
+        "--csv",
+        path.to_str().unwrap(),
+        "--csv-header",
+        "--hidden",
+        "16",
+        "--epochs",
+        "30",
+        "--lr",
+        "0.01",
+        "--validation-split",
+        "0.2",
+        "--standardize",
+        "--json",
+        "--quiet",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    assert!(json["test_accuracy"].as_f64().unwrap() > 0.9, "{json}");
 }

@@ -10,10 +10,14 @@ use std::path::PathBuf;
 pub enum DataName {
     /// The 5,000 real MNIST digits built into nabla (4,000 train / 1,000 test).
     MnistSample,
-    /// MNIST from a directory of the four IDX files.
+    /// MNIST: --data-dir, the cache, Keras's mnist.npz, or a download.
     Mnist,
-    /// Fashion-MNIST from a directory of the four IDX files.
+    /// Fashion-MNIST: --data-dir, Debian's package, the cache, or a download.
     FashionMnist,
+    /// CIFAR-10: --data-dir (archive or folder, binary or Python), the cache, or a download.
+    Cifar10,
+    /// A CSV file of pixel columns and a label column (--csv).
+    Csv,
 }
 
 #[derive(Args, Clone, Debug)]
@@ -21,17 +25,67 @@ pub struct DataArgs {
     /// Dataset to use.
     #[arg(long, value_enum, default_value = "mnist-sample")]
     pub data: DataName,
-    /// Directory holding the dataset's files.
+    /// Where the dataset's files are (a directory, or an archive for CIFAR-10).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Never download: use only local files, and say which are missing.
+    #[arg(long)]
+    pub offline: bool,
+    /// Training CSV for --data csv (raw or .gz).
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+    /// Test CSV for --data csv; without it a seeded 20% of --csv is held out.
+    #[arg(long)]
+    pub test_csv: Option<PathBuf>,
+    /// Label column of the CSV: first, last, a 0-based index or a header name.
+    #[arg(long, default_value = "last")]
+    pub csv_label: String,
+    /// The CSV's first line is a header.
+    #[arg(long)]
+    pub csv_header: bool,
+    /// Shape of one CSV sample, e.g. 28,28,1 (default: flat).
+    #[arg(long)]
+    pub csv_shape: Option<String>,
+    /// Hold out this fraction of the training data for validation (scikit-learn's
+    /// train_test_split with --split-seed); otherwise the test set validates.
+    #[arg(long)]
+    pub validation_split: Option<f64>,
+    /// Seed of the validation split (numpy's RandomState permutation, as scikit-learn uses).
+    #[arg(long, default_value_t = 42)]
+    pub split_seed: u32,
+    /// Standardize each feature with mean and deviation fitted on the training data only.
+    #[arg(long)]
+    pub standardize: bool,
 }
 
 impl DataArgs {
     /// Per-sample input shape of the dataset, known from its name alone.
-    pub fn input_shape(&self) -> Vec<usize> {
-        match self.data {
+    pub fn input_shape(&self) -> Result<Vec<usize>> {
+        Ok(match self.data {
             DataName::MnistSample | DataName::Mnist | DataName::FashionMnist => vec![28, 28, 1],
-        }
+            DataName::Cifar10 => vec![32, 32, 3],
+            DataName::Csv => self.csv_shape()?.ok_or_else(|| {
+                Error::invalid(
+                    "--data csv: give --csv-shape (e.g. 28,28,1) to know the input shape",
+                )
+            })?,
+        })
+    }
+
+    pub fn csv_shape(&self) -> Result<Option<Vec<usize>>> {
+        self.csv_shape
+            .as_deref()
+            .map(|text| {
+                text.split(',')
+                    .map(|d| match d.trim().parse::<usize>() {
+                        Ok(n) if n > 0 => Ok(n),
+                        _ => Err(Error::invalid(format!(
+                            "--csv-shape: '{text}' is not a shape like 28,28,1"
+                        ))),
+                    })
+                    .collect()
+            })
+            .transpose()
     }
 
     pub fn num_classes(&self) -> usize {

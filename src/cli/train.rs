@@ -58,7 +58,11 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let loss = Loss::parse(&args.loss).map_err(|e| Error::invalid(format!("--loss: {e}")))?;
     let optimizer = OptimizerConfig::parse(&args.optimizer, args.lr, args.momentum)
         .map_err(|e| Error::invalid(format!("--optimizer: {e}")))?;
-    let (train, test) = data::load(&args.data)?;
+    let data::Splits {
+        train,
+        validation,
+        test,
+    } = data::load(&args.data)?;
 
     let layers = args.model.layers(train.num_classes)?;
     let mut model = Sequential::<f32>::from_configs(&train.sample_shape, &layers, args.seed)?;
@@ -79,7 +83,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         FitOptions {
             epochs: args.epochs,
             batch_size: args.batch_size,
-            validation: Validation::Data(&test),
+            validation: Validation::Data(validation.as_ref().unwrap_or(&test)),
             verbosity: if args.quiet {
                 Verbosity::Lines
             } else {
