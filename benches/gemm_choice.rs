@@ -2,7 +2,7 @@
 //!
 //! The shapes are one training step of the 784-128-10 MLP at batch 32:
 //! forward X·W (32×784·784×128), weight gradient Xᵀ·G (784×32·32×128), and the small
-//! second layer. Run: `cargo bench --bench gemm_choice` (set MATMUL_NUM_THREADS=1 or 2 for
+//! second layer. Run: `cargo bench --bench gemm_choice --features gemm` (set MATMUL_NUM_THREADS=1 or 2 for
 //! matrixmultiply's threads; `gemm` gets the same count through its parallelism argument).
 
 use std::time::Instant;

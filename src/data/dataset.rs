@@ -171,27 +171,45 @@ impl Dataset {
 
     /// Writes sample `index` into `out` (length `sample_len`), transformed.
     pub fn write_sample<T: Float>(&self, index: usize, out: &mut [T]) {
+        self.write_samples(&[index], out);
+    }
+
+    /// Writes the samples at `indices` into `out`, one row each, transformed. This is the
+    /// batch path of every training step, so each case is a tight loop of its own.
+    pub fn write_samples<T: Float>(&self, indices: &[usize], out: &mut [T]) {
         let n = self.sample_len();
-        let base = index * n;
-        match &self.transform {
-            Transform::Identity => {
-                for (j, o) in out.iter_mut().enumerate() {
-                    *o = T::of(self.features.get(base + j) as f64);
+        let rows = indices.iter().zip(out.chunks_exact_mut(n));
+        match (&self.features, &self.transform) {
+            (Features::U8(pixels), Transform::Identity | Transform::Scale(_)) => {
+                // 256 possible inputs: look each one up instead of converting it.
+                let scale = match self.transform {
+                    Transform::Scale(s) => s,
+                    _ => 1.0,
+                };
+                let table: Vec<T> = (0..256).map(|p| T::of((p as f32 * scale) as f64)).collect();
+                for (&i, row) in rows {
+                    for (o, &p) in row.iter_mut().zip(&pixels[i * n..(i + 1) * n]) {
+                        *o = table[p as usize];
+                    }
                 }
             }
-            Transform::Scale(s) => {
-                for (j, o) in out.iter_mut().enumerate() {
-                    *o = T::of((self.features.get(base + j) * s) as f64);
-                }
-            }
-            Transform::Standardize { scale, mean, std } => {
-                for (j, o) in out.iter_mut().enumerate() {
-                    let v = self.features.get(base + j) * scale;
-                    *o = if std[j] > 0.0 {
-                        T::of(((v - mean[j]) / std[j]) as f64)
-                    } else {
-                        T::zero()
-                    };
+            (features, transform) => {
+                for (&i, row) in rows {
+                    let base = i * n;
+                    for (j, o) in row.iter_mut().enumerate() {
+                        let v = features.get(base + j);
+                        *o = match transform {
+                            Transform::Identity => T::of(v as f64),
+                            Transform::Scale(s) => T::of((v * s) as f64),
+                            Transform::Standardize { scale, mean, std } => {
+                                if std[j] > 0.0 {
+                                    T::of(((v * scale - mean[j]) / std[j]) as f64)
+                                } else {
+                                    T::zero()
+                                }
+                            }
+                        };
+                    }
                 }
             }
         }

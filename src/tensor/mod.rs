@@ -3,6 +3,7 @@
 mod float;
 mod gemm;
 mod shape;
+pub mod simd;
 
 pub use float::Float;
 pub use gemm::{gemm, Transpose};

@@ -41,9 +41,9 @@ impl<T: Float> BatchSource<T> for Dataset {
     }
 
     fn fill(&self, indices: &[usize], x: &mut [T], y: &mut [T]) {
-        let (n, k) = (self.sample_len(), self.num_classes);
+        let k = self.num_classes;
+        self.write_samples(indices, x);
         for (row, &i) in indices.iter().enumerate() {
-            self.write_sample(i, &mut x[row * n..(row + 1) * n]);
             self.write_one_hot(i, &mut y[row * k..(row + 1) * k]);
         }
     }

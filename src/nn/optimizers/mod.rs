@@ -11,6 +11,7 @@ pub use sgd::Sgd;
 
 use crate::autograd::{Gradients, ParamId, ParamStore};
 use crate::error::{Error, Result};
+use crate::tensor::simd::with_wide_simd;
 use crate::tensor::{Float, Tensor};
 use serde::{Deserialize, Serialize};
 
@@ -327,12 +328,12 @@ pub(crate) fn par_zip4<T: Float>(
 ) {
     use rayon::prelude::*;
     assert!(a.len() == w.len() && b.len() == w.len() && g.len() == w.len());
-    if w.len() <= CHUNK {
-        return f(w, a, b, g);
+    if w.len() <= CHUNK || rayon::current_num_threads() == 1 {
+        return with_wide_simd(|| f(w, a, b, g));
     }
     w.par_chunks_mut(CHUNK)
         .zip(a.par_chunks_mut(CHUNK))
         .zip(b.par_chunks_mut(CHUNK))
         .zip(g.par_chunks(CHUNK))
-        .for_each(|(((w, a), b), g)| f(w, a, b, g));
+        .for_each(|(((w, a), b), g)| with_wide_simd(|| f(w, a, b, g)));
 }
