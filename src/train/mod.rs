@@ -6,13 +6,17 @@ mod fit;
 pub mod gradcheck;
 mod history;
 mod progress;
+pub mod saving;
 mod sequential;
 mod summary;
 
 pub use batches::{BatchSource, TensorData};
-pub use callbacks::{Callback, Control};
+pub use callbacks::{
+    Callback, Control, CsvLogger, EarlyStopping, Mode, ModelCheckpoint, ReduceLROnPlateau,
+};
 pub use fit::{FitOptions, Validation, MAX_BATCH_SIZE};
 pub use history::{EpochLogs, History};
 pub use progress::{Stream, Verbosity};
+pub use saving::{read_model_file, ModelFile};
 pub use sequential::{BatchResult, Evaluation, Sequential};
 pub use summary::shape_text;
