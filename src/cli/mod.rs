@@ -2,10 +2,12 @@
 
 mod args;
 mod data;
+mod evaluate;
+mod predict;
 mod summary;
 mod train;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use nabla::Result;
 
 #[derive(Parser)]
@@ -23,14 +25,27 @@ struct Cli {
 enum Command {
     /// Train a model and report its test loss and accuracy.
     Train(train::TrainArgs),
+    /// Test loss and accuracy of a saved model.
+    Evaluate(evaluate::EvaluateArgs),
+    /// Class and probabilities for each image of IDX, CSV or PNG files, from a saved model.
+    Predict(predict::PredictArgs),
     /// Print a model's summary (layers, output shapes, parameter counts) without training.
     Summary(summary::SummaryArgs),
 }
 
 pub fn run() -> Result<()> {
-    let cli = Cli::parse();
+    // The raw matches tell which flags were typed (not defaulted): `train --resume` needs that.
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     match cli.command {
-        Command::Train(args) => train::run(args),
+        Command::Train(args) => {
+            let typed = matches
+                .subcommand_matches("train")
+                .expect("clap parsed the train subcommand");
+            train::run(args, typed)
+        }
+        Command::Evaluate(args) => evaluate::run(args),
+        Command::Predict(args) => predict::run(args),
         Command::Summary(args) => summary::run(args),
     }
 }

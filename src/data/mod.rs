@@ -6,6 +6,7 @@
 mod csv;
 mod dataset;
 mod idx;
+mod image;
 mod mnist;
 mod sample;
 mod split;
@@ -14,6 +15,7 @@ mod standardize;
 pub use csv::{parse_csv, parse_csv_bytes, read_csv, CsvOptions, LabelColumn};
 pub use dataset::{Dataset, Features, Transform};
 pub use idx::{encode_idx, is_gzip, parse_idx, read_idx, write_idx, write_idx_gz, IdxArray};
+pub use image::{read_png, Image};
 pub use mnist::{
     has_idx_files, load_fashion_mnist_dir, load_idx_dir, load_idx_pair, load_mnist_dir,
     FASHION_MNIST_CLASSES, MNIST_FILES,

@@ -2,6 +2,7 @@
 
 mod batches;
 mod callbacks;
+pub mod checkpoint;
 mod fit;
 pub mod gradcheck;
 mod history;
@@ -14,6 +15,7 @@ pub use batches::{BatchSource, TensorData};
 pub use callbacks::{
     Callback, Control, CsvLogger, EarlyStopping, Mode, ModelCheckpoint, ReduceLROnPlateau,
 };
+pub use checkpoint::{load_checkpoint, save_checkpoint, CheckpointState, Checkpointer};
 pub use fit::{FitOptions, Validation, MAX_BATCH_SIZE};
 pub use history::{EpochLogs, History};
 pub use progress::{Stream, Verbosity};
