@@ -59,7 +59,8 @@ pub struct TrainArgs {
     /// Keep the last finished epoch's checkpoint (model, optimizer, RNG, history) in DIR.
     #[arg(long, value_name = "DIR")]
     pub checkpoint_dir: Option<PathBuf>,
-    /// Continue the interrupted run checkpointed in DIR, with the flags it recorded.
+    /// Continue the interrupted run checkpointed in DIR, with the flags it recorded (a
+    /// different value for one of them is an error; only --epochs may be raised).
     #[arg(long, value_name = "DIR", conflicts_with = "checkpoint_dir")]
     pub resume: Option<PathBuf>,
 }
@@ -270,18 +271,45 @@ fn resume(
         .map_err(|e| Error::format(&path, format!("the recorded flags cannot be read: {e}")))?;
     let recorded_json = serde_json::to_value(&recorded).expect("plain data");
     let given_json = serde_json::to_value(RunSettings::of(args)).expect("plain data");
+    let show = |v: &serde_json::Value| match v {
+        serde_json::Value::Null => "the default".to_string(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
     for (id, recorded_value) in recorded_json.as_object().expect("a struct") {
+        // More epochs only lengthens the run (Keras: fit again with initial_epoch).
+        if id == "epochs" {
+            continue;
+        }
         let typed_here = typed.value_source(id) == Some(ValueSource::CommandLine);
         let given_value = &given_json[id.as_str()];
         if typed_here && given_value != recorded_value {
             return Err(Error::invalid(format!(
-                "--{} {given_value} conflicts with {recorded_value} recorded in {}: resume \
-                 with the same flags as the interrupted run, or none of them",
+                "--{} {} conflicts with {} recorded in {}: resume with the same flags as the \
+                 interrupted run, or none of them",
                 id.replace('_', "-"),
+                show(given_value),
+                show(recorded_value),
                 path.display()
             )));
         }
     }
+    let epochs_typed = typed.value_source("epochs") == Some(ValueSource::CommandLine);
+    let epochs = if epochs_typed {
+        args.epochs
+    } else {
+        recorded.epochs
+    };
     recorded.apply(args)?;
+    if epochs < state.epochs_done {
+        return Err(Error::invalid(format!(
+            "--epochs {epochs}: the checkpoint in {} has already finished {} epochs",
+            dir.display(),
+            state.epochs_done
+        )));
+    }
+    args.epochs = epochs;
+    let mut state = state;
+    state.settings["epochs"] = epochs.into();
     Ok((model, state))
 }
