@@ -95,7 +95,9 @@ fn read_samples(path: &Path, shape: &[usize]) -> Result<Vec<f32>> {
     } else {
         idx_pixels(path, shape)?
     };
-    Ok(pixels.into_iter().map(|p| p / 255.0).collect())
+    // Exactly what `Dataset::scaled` does to training pixels, so predictions match `evaluate`.
+    let scale = 1.0f32 / 255.0;
+    Ok(pixels.into_iter().map(|p| p * scale).collect())
 }
 
 /// (height, width, channels) of an image model's input.
