@@ -375,7 +375,7 @@ fn dtype_of<T: Float>() -> Dtype {
 }
 
 fn to_le_bytes<T: Float>(data: &[T]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len() * std::mem::size_of::<T>());
+    let mut out = Vec::with_capacity(std::mem::size_of_val(data));
     for &x in data {
         if T::DTYPE == "f64" {
             out.extend_from_slice(&x.as_f64().to_le_bytes());

@@ -79,7 +79,7 @@ impl<T: Float> Callback<T> for ReduceLROnPlateau {
                 self.factor
             )));
         }
-        if !(self.min_lr >= 0.0) {
+        if self.min_lr.is_nan() || self.min_lr < 0.0 {
             return Err(Error::invalid(format!(
                 "ReduceLROnPlateau: min_lr {} must be ≥ 0",
                 self.min_lr
