@@ -111,6 +111,9 @@ fn a_run_killed_mid_epoch_and_resumed_equals_the_uninterrupted_run() {
         state.epochs_done
     );
     assert!(!resumed.exists(), "the killed run must not have saved");
+    // What a kill during the checkpoint's own write would leave behind.
+    let stale = ckpt.join(".checkpoint.safetensors.tmp-1-0");
+    std::fs::write(&stale, b"half a checkpoint").unwrap();
 
     // 3. Resume (typing a recorded flag with its recorded value is no conflict).
     let out = nabla(&[
@@ -125,6 +128,7 @@ fn a_run_killed_mid_epoch_and_resumed_equals_the_uninterrupted_run() {
         path(&resumed),
     ]);
     let got = json_of(&out);
+    assert!(!stale.exists(), "resume removes stale temporary files");
 
     // Same history (timing aside) and test results, to the last bit.
     for key in [

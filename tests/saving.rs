@@ -352,6 +352,22 @@ fn weights_not_matching_the_architecture_are_named_with_both_shapes() {
 }
 
 #[test]
+fn an_impossible_input_shape_is_refused() {
+    let bad = rewrite(&good_file(), |p| {
+        p.header["input_shape"] = serde_json::json!([1, 1, 1, 1, 1, 1, 1, 1, 5])
+    });
+    expect_error("rank", &bad, &["invalid input shape"]);
+    let bad = rewrite(&good_file(), |p| {
+        p.header["input_shape"] = serde_json::json!([6])
+    });
+    expect_error(
+        "inputwidth",
+        &bad,
+        &["'dense/kernel' has shape [5, 4]", "[6, 4]"],
+    );
+}
+
+#[test]
 fn a_missing_tensor_is_named() {
     let bad = rewrite(&good_file(), |p| {
         p.tensors.remove("dense_1/kernel");

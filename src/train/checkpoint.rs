@@ -103,12 +103,19 @@ impl Checkpointer {
         })
     }
 
-    /// Goes on checkpointing a resumed run, whose earlier epochs are in `state`.
+    /// Goes on checkpointing a resumed run, whose earlier epochs are in `state`. Temporary
+    /// files left by a run killed while writing its checkpoint are removed.
     pub fn resume(dir: impl AsRef<Path>, state: CheckpointState) -> Self {
-        Checkpointer {
-            dir: dir.as_ref().to_path_buf(),
-            state,
+        let dir = dir.as_ref().to_path_buf();
+        let stale = format!(".{CHECKPOINT_FILE}.tmp-");
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for entry in entries.flatten() {
+                if entry.file_name().to_string_lossy().starts_with(&stale) {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
         }
+        Checkpointer { dir, state }
     }
 
     /// Everything so far: the resumed run's earlier epochs and this run's.

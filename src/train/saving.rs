@@ -325,6 +325,16 @@ fn parse_header(text: &str) -> std::result::Result<Header, String> {
     }
     let header: Header =
         serde_json::from_value(value).map_err(|e| format!("invalid model header: {e}"))?;
+    // Tensors hold at most six dimensions, one of them the batch.
+    if header.input_shape.is_empty()
+        || header.input_shape.len() > 5
+        || header.input_shape.contains(&0)
+    {
+        return Err(format!(
+            "invalid input shape {:?} (1 to 5 dimensions, none zero)",
+            header.input_shape
+        ));
+    }
     if header.dtype != "f32" && header.dtype != "f64" {
         return Err(format!(
             "unsupported dtype '{}' (expected f32 or f64)",
