@@ -54,7 +54,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub json: bool,
     /// Save the trained model to this file (safetensors with the architecture in its header).
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub save: Option<PathBuf>,
     /// Keep the last finished epoch's checkpoint (model, optimizer, RNG, history) in DIR.
     #[arg(long, value_name = "DIR")]

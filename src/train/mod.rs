@@ -1,4 +1,5 @@
-//! Models and training: `Sequential` with compile / fit / evaluate / predict / summary.
+//! Models and training: `Sequential` with compile / fit / evaluate / predict / summary;
+//! callbacks; model files (`saving`) and resumable checkpoints (`checkpoint`).
 
 mod batches;
 mod callbacks;
