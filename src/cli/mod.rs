@@ -2,12 +2,14 @@
 
 mod args;
 mod data;
+mod evaluate;
 mod gradcheck;
+mod predict;
 mod scratch;
 mod summary;
 mod train;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use nabla::Result;
 
 #[derive(Parser)]
@@ -25,6 +27,10 @@ struct Cli {
 enum Command {
     /// Train a model and report its test loss and accuracy.
     Train(train::TrainArgs),
+    /// Test loss and accuracy of a saved model.
+    Evaluate(evaluate::EvaluateArgs),
+    /// Class and probabilities for each image of IDX, CSV or PNG files, from a saved model.
+    Predict(predict::PredictArgs),
     /// Print a model's summary (layers, output shapes, parameter counts) without training.
     Summary(summary::SummaryArgs),
     /// Check every parameter's gradient against finite differences (f64, random batch).
@@ -34,9 +40,18 @@ enum Command {
 }
 
 pub fn run() -> Result<()> {
-    let cli = Cli::parse();
+    // The raw matches tell which flags were typed (not defaulted): `train --resume` needs that.
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     match cli.command {
-        Command::Train(args) => train::run(args),
+        Command::Train(args) => {
+            let typed = matches
+                .subcommand_matches("train")
+                .expect("clap parsed the train subcommand");
+            train::run(args, typed)
+        }
+        Command::Evaluate(args) => evaluate::run(args),
+        Command::Predict(args) => predict::run(args),
         Command::Summary(args) => summary::run(args),
         Command::Gradcheck(args) => gradcheck::run(args),
         Command::Scratch(args) => scratch::run(args),
