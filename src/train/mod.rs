@@ -2,6 +2,7 @@
 
 mod batches;
 mod callbacks;
+pub mod diagnostics;
 mod fit;
 pub mod gradcheck;
 mod history;
@@ -11,8 +12,9 @@ mod summary;
 
 pub use batches::{BatchSource, TensorData};
 pub use callbacks::{Callback, Control};
+pub use diagnostics::{batch_gradients, dead_relus, GradientMonitor};
 pub use fit::{FitOptions, Validation, MAX_BATCH_SIZE};
 pub use history::{EpochLogs, History};
 pub use progress::{Stream, Verbosity};
-pub use sequential::{BatchResult, Evaluation, Sequential};
+pub use sequential::{BatchResult, Evaluation, LayerOutput, Sequential};
 pub use summary::shape_text;
