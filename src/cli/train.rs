@@ -2,6 +2,7 @@
 
 use super::args::{DataArgs, ModelArgs};
 use super::data;
+use super::run_dir::{Recorder, RunArgs};
 use clap::Args;
 use nabla::nn::{Loss, OptimizerConfig};
 use nabla::train::{FitOptions, Sequential, Stream, Validation, Verbosity, MAX_BATCH_SIZE};
@@ -14,6 +15,8 @@ pub struct TrainArgs {
     pub data: DataArgs,
     #[command(flatten)]
     pub model: ModelArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
     /// Optimizer: adam, sgd or rmsprop.
     #[arg(long, default_value = "adam")]
     pub optimizer: String,
@@ -77,8 +80,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
         Stream::Stderr => eprint!("{text}"),
     };
     say(&model.summary());
+    let mut recorder = Recorder::start(&args, &model, &train, validation.as_ref(), &test, stream)?;
 
-    let history = model.fit(
+    let history = model.fit_with_callbacks(
         &train,
         FitOptions {
             epochs: args.epochs,
@@ -92,12 +96,14 @@ pub fn run(args: TrainArgs) -> Result<()> {
             stream,
             ..FitOptions::default()
         },
+        &mut recorder.callbacks(),
     )?;
     let result = model.evaluate(&test)?;
     say(&format!(
         "Test loss: {:.4} - Test accuracy: {:.4}\n",
         result.loss, result.accuracy
     ));
+    let finished = recorder.finish(&mut model, &history, &train, &test, result)?;
     if args.json {
         let (trainable, frozen) = model.count_params();
         let report = json!({
@@ -107,6 +113,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
             "history": history,
             "test_loss": result.loss,
             "test_accuracy": result.accuracy,
+            "metrics": finished.metrics_json(),
+            "out": finished.out_json(),
         });
         println!("{report}");
     }
