@@ -552,14 +552,15 @@ fn read_optional_json<D: DeserializeOwned>(dir: &Path, name: &str) -> Result<Opt
 }
 
 /// (height, width, channels) when samples of `shape` can be drawn as images: `[h, w, 1|3]`,
-/// `[h, w]`, or a flat square like `[784]`.
+/// `[h, w]`, or a flat square of at least 8x8 like `[784]` (a few tabular features are not
+/// an image).
 pub fn image_layout(shape: &[usize]) -> Option<(usize, usize, usize)> {
     match *shape {
         [h, w, c] if c == 1 || c == 3 => Some((h, w, c)),
         [h, w] => Some((h, w, 1)),
         [n] => {
             let side = (n as f64).sqrt().round() as usize;
-            (side * side == n && side > 1).then_some((side, side, 1))
+            (side * side == n && side >= 8).then_some((side, side, 1))
         }
         _ => None,
     }
@@ -604,7 +605,8 @@ mod tests {
         assert_eq!(image_layout(&[28, 28, 1]), Some((28, 28, 1)));
         assert_eq!(image_layout(&[32, 32, 3]), Some((32, 32, 3)));
         assert_eq!(image_layout(&[784]), Some((28, 28, 1)));
-        assert_eq!(image_layout(&[4]), Some((2, 2, 1)));
+        assert_eq!(image_layout(&[64]), Some((8, 8, 1)));
+        assert_eq!(image_layout(&[4]), None);
         assert_eq!(image_layout(&[5]), None);
         assert_eq!(image_layout(&[8, 8, 2]), None);
     }
