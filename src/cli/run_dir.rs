@@ -79,7 +79,7 @@ impl Recorder {
         stream: Stream,
     ) -> Result<Self> {
         let monitor = args.run.diagnostics.then(|| {
-            let (probe, _) = first_rows(train, PROBE_SAMPLES);
+            let (probe, _) = spread_rows(train, PROBE_SAMPLES);
             GradientMonitor::new().probe(probe)
         });
         let dir = if args.run.no_out {
@@ -157,7 +157,7 @@ impl Recorder {
         };
         dir.write_text(run::HISTORY, &history.to_csv())?;
         dir.write_json(run::METRICS, &metrics)?;
-        let (x, y) = first_rows(train, self.batch_size);
+        let (x, y) = spread_rows(train, self.batch_size);
         let gradients = GradientsFile {
             batch: Some(batch_gradients(model, x, y)?),
             training: self.monitor.map(GradientMonitor::into_record),
@@ -222,10 +222,12 @@ fn value_name<E: ValueEnum>(value: &E) -> String {
         .unwrap_or_default()
 }
 
-/// The first `n` rows of `data` (all if fewer) as an input batch and one-hot targets.
-fn first_rows(data: &Dataset, n: usize) -> (Tensor<f32>, Tensor<f32>) {
+/// `n` rows spread evenly over `data` (all if fewer) as an input batch and one-hot targets.
+/// Spread, not the first `n`: a dataset sorted by class (the built-in sample is) would
+/// otherwise give a batch of one class.
+fn spread_rows(data: &Dataset, n: usize) -> (Tensor<f32>, Tensor<f32>) {
     let n = n.min(data.len());
-    let indices: Vec<usize> = (0..n).collect();
+    let indices: Vec<usize> = (0..n).map(|i| i * data.len() / n).collect();
     let mut x = vec![0.0f32; n * data.sample_len()];
     let mut y = vec![0.0f32; n * data.num_classes];
     BatchSource::<f32>::fill(data, &indices, &mut x, &mut y);

@@ -23,7 +23,7 @@
 //! let y = Tensor::from_vec(vec![1.0, 0.0], [2, 1])?;
 //! let grads = batch_gradients(&mut model, x, y)?;
 //! assert_eq!(grads.params[0].name, "dense/kernel");
-//! assert!(grads.params.iter().all(|p| p.norm.is_finite()));
+//! assert!(grads.params.iter().all(|p| p.stats.norm.is_finite()));
 //! # Ok::<(), nabla::Error>(())
 //! ```
 
