@@ -46,7 +46,7 @@ fn summary_counts_parameters_like_keras() {
 #[test]
 fn train_json_reports_history_and_test_metrics() {
     let out = nabla(&[
-        "train", "--epochs", "2", "--hidden", "16", "--json", "--quiet",
+        "train", "--epochs", "2", "--hidden", "16", "--json", "--quiet", "--no-out",
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
@@ -62,6 +62,8 @@ fn train_json_reports_history_and_test_metrics() {
         assert_eq!(json["history"][key].as_array().unwrap().len(), 2, "{key}");
     }
     assert!(json["test_accuracy"].as_f64().unwrap() > 0.5);
+    assert!(json["out"].is_null(), "--no-out writes no run directory");
+    assert_eq!(json["metrics"]["test_samples"], 1000);
     // Progress and summary went to stderr.
     let err = text(&out.stderr);
     assert!(
@@ -182,6 +184,7 @@ fn trains_on_a_csv_with_a_validation_split_and_standardization() {
         "--standardize",
         "--json",
         "--quiet",
+        "--no-out",
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let json: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();

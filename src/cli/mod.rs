@@ -5,11 +5,13 @@ mod data;
 mod evaluate;
 mod gradcheck;
 mod predict;
+mod report;
+mod run_dir;
 mod scratch;
 mod summary;
 mod train;
 
-use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{ArgAction, CommandFactory, FromArgMatches, Parser, Subcommand};
 use nabla::Result;
 
 #[derive(Parser)]
@@ -37,6 +39,8 @@ enum Command {
     Gradcheck(gradcheck::GradcheckArgs),
     /// The from-scratch 2-3-1 exercise: loss and gradients by hand and by autodiff.
     Scratch(scratch::ScratchArgs),
+    /// Rebuild a run directory's plots and report.html from its files alone.
+    Report(report::ReportArgs),
 }
 
 pub fn run() -> Result<()> {
@@ -55,7 +59,55 @@ pub fn run() -> Result<()> {
         Command::Summary(args) => summary::run(args),
         Command::Gradcheck(args) => gradcheck::run(args),
         Command::Scratch(args) => scratch::run(args),
+        Command::Report(args) => report::run(args),
     }
+}
+
+/// Every flag of the running subcommand by its long name, with its value as given or
+/// defaulted (`null` when unset without a default), for a run's `config.json`. The command
+/// line is parsed again here, so flags added to any subcommand are recorded with no extra code.
+pub(crate) fn resolved_flags() -> serde_json::Map<String, serde_json::Value> {
+    use serde_json::Value;
+    let mut flags = serde_json::Map::new();
+    let mut command = Cli::command();
+    let Ok(matches) = command.try_get_matches_from_mut(std::env::args_os()) else {
+        return flags;
+    };
+    let Some((name, sub)) = matches.subcommand() else {
+        return flags;
+    };
+    let Some(sub_command) = command.find_subcommand(name) else {
+        return flags;
+    };
+    for arg in sub_command.get_arguments() {
+        let id = arg.get_id().as_str();
+        let key = arg.get_long().unwrap_or(id).to_string();
+        let value = match arg.get_action() {
+            ArgAction::Help | ArgAction::HelpShort | ArgAction::HelpLong | ArgAction::Version => {
+                continue
+            }
+            ArgAction::SetTrue | ArgAction::SetFalse => sub
+                .try_get_one::<bool>(id)
+                .ok()
+                .flatten()
+                .map_or(Value::Null, |b| Value::Bool(*b)),
+            _ => match sub.try_get_raw(id).ok().flatten() {
+                None => Value::Null,
+                Some(raw) => {
+                    let mut values: Vec<Value> = raw
+                        .map(|v| Value::String(v.to_string_lossy().into_owned()))
+                        .collect();
+                    if values.len() == 1 {
+                        values.remove(0)
+                    } else {
+                        Value::Array(values)
+                    }
+                }
+            },
+        };
+        flags.insert(key, value);
+    }
+    flags
 }
 
 /// Sizes the thread pools (rayon's and the GEMM's) once, before any work starts.

@@ -6,13 +6,14 @@
 
 use super::args::{DataArgs, ModelArgs};
 use super::data;
+use super::run_dir::{Recorder, RunArgs};
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args};
 use nabla::nn::{Loss, OptimizerConfig};
 use nabla::train::checkpoint::checkpoint_path;
 use nabla::train::{
-    load_checkpoint, Callback, CheckpointState, Checkpointer, FitOptions, History, Sequential,
-    Stream, Validation, Verbosity, MAX_BATCH_SIZE,
+    load_checkpoint, CheckpointState, Checkpointer, FitOptions, History, Sequential, Stream,
+    Validation, Verbosity, MAX_BATCH_SIZE,
 };
 use nabla::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -25,6 +26,8 @@ pub struct TrainArgs {
     pub data: DataArgs,
     #[command(flatten)]
     pub model: ModelArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
     /// Optimizer: adam, sgd or rmsprop.
     #[arg(long, default_value = "adam")]
     pub optimizer: String,
@@ -172,9 +175,10 @@ pub fn run(mut args: TrainArgs, typed: &ArgMatches) -> Result<()> {
         }
     };
     say(&model.summary());
+    let mut recorder = Recorder::start(&args, &model, &train, validation.as_ref(), &test, stream)?;
 
     let done = checkpointer.as_ref().map_or(0, |c| c.state().epochs_done);
-    let mut callbacks: Vec<&mut dyn Callback<f32>> = Vec::new();
+    let mut callbacks = recorder.callbacks();
     if let Some(c) = checkpointer.as_mut() {
         callbacks.push(c);
     }
@@ -204,10 +208,12 @@ pub fn run(mut args: TrainArgs, typed: &ArgMatches) -> Result<()> {
         "Test loss: {:.4} - Test accuracy: {:.4}\n",
         result.loss, result.accuracy
     ));
+    // Saved before the report's one-batch gradients, which run in training mode.
     if let Some(path) = &args.save {
         model.save(path)?;
         say(&format!("Saved the model to {}\n", path.display()));
     }
+    let finished = recorder.finish(&mut model, &history, &train, &test, result)?;
     if args.json {
         let (trainable, frozen) = model.count_params();
         let report = json!({
@@ -218,6 +224,8 @@ pub fn run(mut args: TrainArgs, typed: &ArgMatches) -> Result<()> {
             "test_loss": result.loss,
             "test_accuracy": result.accuracy,
             "saved_model": args.save,
+            "metrics": finished.metrics_json(),
+            "out": finished.out_json(),
         });
         println!("{report}");
     }

@@ -10,7 +10,7 @@
 //!     idx  = rows of class c, in file order
 //!     perm = numpy.random.RandomState(c).permutation(len(idx))
 //!     test  += idx[perm[:100]];  train += idx[perm[100:]]
-//! train and test are then sorted back into file order
+//! train is then put in the order RandomState(10).permutation gives, test in RandomState(11)'s
 //! ```
 
 use std::path::Path;
@@ -46,7 +46,9 @@ pub fn mnist_sample() -> Result<(Dataset, Dataset)> {
 }
 
 /// Per class `c`, `RandomState(c).permutation` of that class's rows; the first `per_class`
-/// go to test. Both index lists come back in ascending order.
+/// go to test. The file is sorted by class, so both lists are then shuffled with fixed seeds:
+/// a validation split (the last fraction) or a grid of "the first 50 test images" must see
+/// every class, not only nines or zeros.
 fn stratified_fixed_split(
     labels: &[u32],
     num_classes: usize,
@@ -70,6 +72,8 @@ fn stratified_fixed_split(
     }
     train.sort_unstable();
     test.sort_unstable();
+    NumpyRandomState::new(10).shuffle(&mut train);
+    NumpyRandomState::new(11).shuffle(&mut test);
     Ok((train, test))
 }
 

@@ -33,6 +33,18 @@ impl Activation {
         }
     }
 
+    /// The tape's name for the fused `f(x + b)` op, naming `f`, so a reader of the tape (the
+    /// dead-ReLU diagnostic) can tell which activation produced a value.
+    pub fn fused_op_name(self) -> &'static str {
+        match self {
+            Activation::Linear => "bias_add",
+            Activation::Relu => "bias_relu",
+            Activation::Sigmoid => "bias_sigmoid",
+            Activation::Tanh => "bias_tanh",
+            Activation::Softmax => "bias_softmax",
+        }
+    }
+
     pub fn parse(name: &str) -> Result<Self> {
         Ok(match name.to_ascii_lowercase().as_str() {
             "linear" | "none" => Activation::Linear,
@@ -131,7 +143,7 @@ pub fn bias_activation<T: Float>(
         None => &[x],
     };
     Ok(tape.push_op(
-        "bias_activation",
+        act.fused_op_name(),
         out,
         inputs,
         BiasActivationBackward { act, width },

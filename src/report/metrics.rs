@@ -47,6 +47,21 @@ impl ConfusionMatrix {
         })
     }
 
+    /// The matrix from nested rows (as [`ConfusionMatrix::to_rows`] and `metrics.json` give
+    /// it), checked to be square and non-empty.
+    pub fn from_rows(rows: &[Vec<u64>]) -> Result<Self> {
+        let n = rows.len();
+        if n == 0 || rows.iter().any(|r| r.len() != n) {
+            return Err(Error::invalid(
+                "a confusion matrix must be a non-empty square table of counts",
+            ));
+        }
+        Ok(ConfusionMatrix {
+            num_classes: n,
+            counts: rows.concat(),
+        })
+    }
+
     pub fn num_classes(&self) -> usize {
         self.num_classes
     }

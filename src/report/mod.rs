@@ -6,6 +6,7 @@ pub mod atomic;
 pub mod html;
 pub mod metrics;
 pub mod plots;
+pub mod run;
 
 pub use atomic::write_atomic;
 pub use html::HtmlReport;

@@ -1,5 +1,6 @@
 //! What `fit` returns: per-epoch metrics, as Keras's `History.history`.
 
+use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -88,5 +89,76 @@ impl History {
             ));
         }
         out
+    }
+
+    /// Reads back what [`History::to_csv`] wrote (columns found by name, so a CSV from Keras's
+    /// `CSVLogger` with the same names reads too). `name` is used in error messages.
+    pub fn from_csv(text: &str, name: &str) -> Result<Self> {
+        let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+        let header: Vec<&str> = lines
+            .next()
+            .ok_or_else(|| Error::invalid(format!("{name}: empty history")))?
+            .split(',')
+            .map(str::trim)
+            .collect();
+        let column = |key: &str| header.iter().position(|h| *h == key);
+        let loss_col =
+            column("loss").ok_or_else(|| Error::invalid(format!("{name}: no 'loss' column")))?;
+        let mut history = History::default();
+        for (row, line) in lines.enumerate() {
+            let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+            let cell = |col: Option<usize>| -> Result<Option<f64>> {
+                match col.and_then(|c| cells.get(c)).filter(|c| !c.is_empty()) {
+                    None => Ok(None),
+                    Some(text) => text.parse::<f64>().map(Some).map_err(|_| {
+                        Error::invalid(format!(
+                            "{name}: line {}: '{text}' is not a number",
+                            row + 2
+                        ))
+                    }),
+                }
+            };
+            let loss = cell(Some(loss_col))?.ok_or_else(|| {
+                Error::invalid(format!("{name}: line {}: no loss value", row + 2))
+            })?;
+            history.loss.push(loss);
+            let optional = [
+                (&mut history.accuracy, "accuracy"),
+                (&mut history.val_loss, "val_loss"),
+                (&mut history.val_accuracy, "val_accuracy"),
+                (&mut history.epoch_seconds, "epoch_seconds"),
+                (&mut history.learning_rate, "learning_rate"),
+            ];
+            for (values, key) in optional {
+                if let Some(v) = cell(column(key))? {
+                    values.push(v);
+                }
+            }
+        }
+        Ok(history)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_round_trips() {
+        let mut history = History::default();
+        for e in 0..3 {
+            history.push(&EpochLogs {
+                loss: 1.0 / (e + 1) as f64,
+                accuracy: 0.5 + 0.1 * e as f64,
+                val_loss: Some(0.9 / (e + 1) as f64),
+                val_accuracy: Some(0.45 + 0.1 * e as f64),
+                seconds: 0.25,
+                learning_rate: 1e-3,
+            });
+        }
+        let back = History::from_csv(&history.to_csv(), "history.csv").unwrap();
+        assert_eq!(back, history);
+        let err = History::from_csv("epoch,loss\n0,abc\n", "h.csv").unwrap_err();
+        assert!(err.to_string().contains("h.csv: line 2"), "{err}");
     }
 }

@@ -4,6 +4,7 @@
 mod batches;
 mod callbacks;
 pub mod checkpoint;
+pub mod diagnostics;
 mod fit;
 pub mod gradcheck;
 mod history;
@@ -17,9 +18,10 @@ pub use callbacks::{
     Callback, Control, CsvLogger, EarlyStopping, Mode, ModelCheckpoint, ReduceLROnPlateau,
 };
 pub use checkpoint::{load_checkpoint, save_checkpoint, CheckpointState, Checkpointer};
+pub use diagnostics::{batch_gradients, dead_relus, GradientMonitor};
 pub use fit::{FitOptions, Validation, MAX_BATCH_SIZE};
 pub use history::{EpochLogs, History};
 pub use progress::{Stream, Verbosity};
 pub use saving::{read_model_file, ModelFile};
-pub use sequential::{BatchResult, Evaluation, Sequential};
+pub use sequential::{BatchResult, Evaluation, LayerOutput, Sequential};
 pub use summary::shape_text;

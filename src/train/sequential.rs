@@ -57,6 +57,18 @@ pub struct BatchResult {
     pub correct: usize,
 }
 
+/// One layer's output on a batch, as [`Sequential::layer_outputs`] returns it.
+#[derive(Clone, Debug)]
+pub struct LayerOutput<T: Float> {
+    /// The layer's name, e.g. `dense_1`.
+    pub layer: String,
+    /// The tape op that produced the output (`relu`, `bias_relu`, `softmax`, …), or
+    /// `identity` when the layer passed its input through (dropout at inference).
+    pub op: &'static str,
+    /// Shape (batch, ...per-sample output shape).
+    pub value: Tensor<T>,
+}
+
 /// Batch size for evaluate and predict: their results do not depend on it.
 const INFERENCE_BATCH: usize = 256;
 
@@ -381,6 +393,44 @@ impl<T: Float> Sequential<T> {
         let width: usize = self.output_shape().iter().product();
         let data = super::TensorData::new(x.clone(), Tensor::zeros([n, width]))?;
         self.predict(&data)
+    }
+
+    /// Every layer's output for the batch `x`, in inference mode: a look inside the network
+    /// (dead ReLUs, activation ranges). It runs on its own inference tape with a copy of the
+    /// random generator, so calling it between training steps changes nothing about training;
+    /// `fit`, `evaluate` and `predict` never call it (the outputs are copied out).
+    pub fn layer_outputs(&mut self, x: &Tensor<T>) -> Result<Vec<LayerOutput<T>>> {
+        self.check_input_shape(x.dims().get(1..).unwrap_or_default())?;
+        let Sequential {
+            layers,
+            params,
+            rng,
+            pool,
+            ..
+        } = self;
+        let mut rng = rng.clone();
+        let mut tape = Tape::with_pool(params, std::mem::take(pool), false);
+        let mut h = tape.input(x.clone());
+        let mut outputs = Vec::with_capacity(layers.len());
+        let mut ctx = Context {
+            training: false,
+            rng: &mut rng,
+        };
+        for layer in layers.iter_mut() {
+            let out = layer.forward(&mut tape, h, &mut ctx)?;
+            outputs.push(LayerOutput {
+                layer: layer.name().to_string(),
+                op: if out == h {
+                    "identity"
+                } else {
+                    tape.op_name(out)
+                },
+                value: tape.value(out).clone(),
+            });
+            h = out;
+        }
+        *pool = tape.finish();
+        Ok(outputs)
     }
 
     /// The same model in another element type, weights converted (e.g. f32 → f64 to check
