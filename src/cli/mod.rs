@@ -3,8 +3,10 @@
 mod args;
 mod data;
 mod gradcheck;
+mod run;
 mod scratch;
 mod summary;
+mod sweep;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -25,6 +27,10 @@ struct Cli {
 enum Command {
     /// Train a model and report its test loss and accuracy.
     Train(train::TrainArgs),
+    /// Run an experiment file (its settings, or each of its variants) into a run directory.
+    Run(run::RunArgs),
+    /// Run an experiment file's [sweep] grid x replicates, in parallel and resumably.
+    Sweep(sweep::SweepArgs),
     /// Print a model's summary (layers, output shapes, parameter counts) without training.
     Summary(summary::SummaryArgs),
     /// Check every parameter's gradient against finite differences (f64, random batch).
@@ -37,6 +43,8 @@ pub fn run() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Train(args) => train::run(args),
+        Command::Run(args) => run::run(args),
+        Command::Sweep(args) => sweep::run(args),
         Command::Summary(args) => summary::run(args),
         Command::Gradcheck(args) => gradcheck::run(args),
         Command::Scratch(args) => scratch::run(args),
