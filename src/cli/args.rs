@@ -4,9 +4,11 @@ use clap::{Args, ValueEnum};
 use nabla::nn::LayerConfig;
 use nabla::ops::Activation;
 use nabla::{models, Error, Result};
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum DataName {
     /// The 5,000 real MNIST digits built into nabla (4,000 train / 1,000 test).
     MnistSample,
@@ -20,7 +22,8 @@ pub enum DataName {
     Csv,
 }
 
-#[derive(Args, Clone, Debug)]
+/// Serialized into checkpoints: every field decides the numbers a run produces.
+#[derive(Args, Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DataArgs {
     /// Dataset to use.
     #[arg(long, value_enum, default_value = "mnist-sample")]
@@ -93,13 +96,15 @@ impl DataArgs {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ModelName {
     /// Flatten, the --hidden Dense layers, then a softmax Dense.
     Mlp,
 }
 
-#[derive(Args, Clone, Debug)]
+/// Serialized into checkpoints, like `DataArgs`.
+#[derive(Args, Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelArgs {
     /// Architecture.
     #[arg(long, value_enum, default_value = "mlp")]

@@ -2,14 +2,16 @@
 
 mod args;
 mod data;
+mod evaluate;
 mod gradcheck;
 mod run;
+mod predict;
 mod scratch;
 mod summary;
 mod sweep;
 mod train;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use nabla::Result;
 
 #[derive(Parser)]
@@ -31,6 +33,10 @@ enum Command {
     Run(run::RunArgs),
     /// Run an experiment file's [sweep] grid x replicates, in parallel and resumably.
     Sweep(sweep::SweepArgs),
+    /// Test loss and accuracy of a saved model.
+    Evaluate(evaluate::EvaluateArgs),
+    /// Class and probabilities for each image of IDX, CSV or PNG files, from a saved model.
+    Predict(predict::PredictArgs),
     /// Print a model's summary (layers, output shapes, parameter counts) without training.
     Summary(summary::SummaryArgs),
     /// Check every parameter's gradient against finite differences (f64, random batch).
@@ -40,11 +46,20 @@ enum Command {
 }
 
 pub fn run() -> Result<()> {
-    let cli = Cli::parse();
+    // The raw matches tell which flags were typed (not defaulted): `train --resume` needs that.
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     match cli.command {
-        Command::Train(args) => train::run(args),
+        Command::Train(args) => {
+            let typed = matches
+                .subcommand_matches("train")
+                .expect("clap parsed the train subcommand");
+            train::run(args, typed)
+        }
         Command::Run(args) => run::run(args),
         Command::Sweep(args) => sweep::run(args),
+        Command::Evaluate(args) => evaluate::run(args),
+        Command::Predict(args) => predict::run(args),
         Command::Summary(args) => summary::run(args),
         Command::Gradcheck(args) => gradcheck::run(args),
         Command::Scratch(args) => scratch::run(args),

@@ -1,12 +1,17 @@
-//! `nabla summary`: the model table, from flags alone (no data files needed).
+//! `nabla summary`: the model table, from flags alone (no data files needed) or from a saved
+//! model file.
 
 use super::args::{DataArgs, ModelArgs};
 use clap::Args;
 use nabla::train::Sequential;
 use nabla::Result;
+use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct SummaryArgs {
+    /// Summarize this saved model instead of building one from the flags.
+    #[arg(long)]
+    pub model_file: Option<PathBuf>,
     #[command(flatten)]
     pub model: ModelArgs,
     #[command(flatten)]
@@ -14,8 +19,13 @@ pub struct SummaryArgs {
 }
 
 pub fn run(args: SummaryArgs) -> Result<()> {
-    let layers = args.model.layers(args.data.num_classes())?;
-    let model = Sequential::<f32>::from_configs(&args.data.input_shape()?, &layers, 0)?;
+    let model = match &args.model_file {
+        Some(path) => Sequential::<f32>::load(path)?,
+        None => {
+            let layers = args.model.layers(args.data.num_classes())?;
+            Sequential::<f32>::from_configs(&args.data.input_shape()?, &layers, 0)?
+        }
+    };
     print!("{}", model.summary());
     Ok(())
 }

@@ -1,12 +1,23 @@
 //! `nabla train`: build, compile and fit a model, then evaluate it on the test set.
+//!
+//! With `--checkpoint-dir DIR` the run is checkpointed after every epoch; `--resume DIR`
+//! continues it from there with the flags recorded in the checkpoint, ending with the same
+//! weights and history as a run never interrupted.
 
 use super::args::{DataArgs, ModelArgs};
 use super::data;
-use clap::Args;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args};
 use nabla::nn::{Loss, OptimizerConfig};
-use nabla::train::{FitOptions, Sequential, Stream, Validation, Verbosity, MAX_BATCH_SIZE};
+use nabla::train::checkpoint::checkpoint_path;
+use nabla::train::{
+    load_checkpoint, Callback, CheckpointState, Checkpointer, FitOptions, History, Sequential,
+    Stream, Validation, Verbosity, MAX_BATCH_SIZE,
+};
 use nabla::{Error, Result};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::path::{Path, PathBuf};
 
 #[derive(Args)]
 pub struct TrainArgs {
@@ -42,9 +53,73 @@ pub struct TrainArgs {
     /// Print one JSON object with the results on stdout (progress goes to stderr).
     #[arg(long)]
     pub json: bool,
+    /// Save the trained model to this file (safetensors with the architecture in its header).
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+    /// Keep the last finished epoch's checkpoint (model, optimizer, RNG, history) in DIR.
+    #[arg(long, value_name = "DIR")]
+    pub checkpoint_dir: Option<PathBuf>,
+    /// Continue the interrupted run checkpointed in DIR, with the flags it recorded (a
+    /// different value for one of them is an error; only --epochs may be raised).
+    #[arg(long, value_name = "DIR", conflicts_with = "checkpoint_dir")]
+    pub resume: Option<PathBuf>,
 }
 
-pub fn run(args: TrainArgs) -> Result<()> {
+/// The flags that decide a run's numbers, recorded in its checkpoint. Field names are the
+/// clap ids of the flags, so a conflicting flag on `--resume` can be named.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunSettings {
+    #[serde(flatten)]
+    data: DataArgs,
+    #[serde(flatten)]
+    model: ModelArgs,
+    optimizer: String,
+    lr: Option<f64>,
+    momentum: f64,
+    loss: String,
+    epochs: usize,
+    batch_size: usize,
+    seed: u32,
+    threads: Option<usize>,
+}
+
+impl RunSettings {
+    fn of(args: &TrainArgs) -> Self {
+        RunSettings {
+            data: args.data.clone(),
+            model: args.model.clone(),
+            optimizer: args.optimizer.clone(),
+            lr: args.lr,
+            momentum: args.momentum,
+            loss: args.loss.clone(),
+            epochs: args.epochs,
+            batch_size: args.batch_size,
+            seed: args.seed,
+            threads: args.threads,
+        }
+    }
+
+    fn apply(&self, args: &mut TrainArgs) -> Result<()> {
+        args.data = self.data.clone();
+        args.model = self.model.clone();
+        args.optimizer = self.optimizer.clone();
+        args.lr = self.lr;
+        args.momentum = self.momentum;
+        args.loss = self.loss.clone();
+        args.epochs = self.epochs;
+        args.batch_size = self.batch_size;
+        args.seed = self.seed;
+        args.threads = self.threads;
+        Ok(())
+    }
+}
+
+pub fn run(mut args: TrainArgs, typed: &ArgMatches) -> Result<()> {
+    let resumed = match args.resume.clone() {
+        Some(dir) => Some((dir.clone(), resume(&dir, &mut args, typed)?)),
+        None => None,
+    };
     if args.batch_size == 0 || args.batch_size > MAX_BATCH_SIZE {
         return Err(Error::invalid(format!(
             "--batch-size {} is out of range (1..={MAX_BATCH_SIZE})",
@@ -64,9 +139,6 @@ pub fn run(args: TrainArgs) -> Result<()> {
         test,
     } = data::load(&args.data)?;
 
-    let layers = args.model.layers(train.num_classes)?;
-    let mut model = Sequential::<f32>::from_configs(&train.sample_shape, &layers, args.seed)?;
-    model.compile(optimizer, loss)?;
     let stream = if args.json {
         Stream::Stderr
     } else {
@@ -76,9 +148,37 @@ pub fn run(args: TrainArgs) -> Result<()> {
         Stream::Stdout => print!("{text}"),
         Stream::Stderr => eprint!("{text}"),
     };
+
+    let (mut model, mut checkpointer) = match resumed {
+        Some((dir, (model, state))) => {
+            say(&format!(
+                "Resuming {} after epoch {}/{}\n",
+                dir.display(),
+                state.epochs_done,
+                args.epochs
+            ));
+            (model, Some(Checkpointer::resume(&dir, state)))
+        }
+        None => {
+            let layers = args.model.layers(train.num_classes)?;
+            let mut model =
+                Sequential::<f32>::from_configs(&train.sample_shape, &layers, args.seed)?;
+            model.compile(optimizer, loss)?;
+            let checkpointer = match &args.checkpoint_dir {
+                Some(dir) => Some(start_checkpoints(dir, &args)?),
+                None => None,
+            };
+            (model, checkpointer)
+        }
+    };
     say(&model.summary());
 
-    let history = model.fit(
+    let done = checkpointer.as_ref().map_or(0, |c| c.state().epochs_done);
+    let mut callbacks: Vec<&mut dyn Callback<f32>> = Vec::new();
+    if let Some(c) = checkpointer.as_mut() {
+        callbacks.push(c);
+    }
+    let new_epochs = model.fit_with_callbacks(
         &train,
         FitOptions {
             epochs: args.epochs,
@@ -90,14 +190,24 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 Verbosity::Bar
             },
             stream,
+            initial_epoch: done,
             ..FitOptions::default()
         },
+        &mut callbacks,
     )?;
+    let history: History = match &checkpointer {
+        Some(c) => c.state().history.clone(),
+        None => new_epochs,
+    };
     let result = model.evaluate(&test)?;
     say(&format!(
         "Test loss: {:.4} - Test accuracy: {:.4}\n",
         result.loss, result.accuracy
     ));
+    if let Some(path) = &args.save {
+        model.save(path)?;
+        say(&format!("Saved the model to {}\n", path.display()));
+    }
     if args.json {
         let (trainable, frozen) = model.count_params();
         let report = json!({
@@ -107,8 +217,80 @@ pub fn run(args: TrainArgs) -> Result<()> {
             "history": history,
             "test_loss": result.loss,
             "test_accuracy": result.accuracy,
+            "saved_model": args.save,
         });
         println!("{report}");
     }
     Ok(())
+}
+
+/// A fresh run's checkpointer; refuses a directory that already holds a checkpoint, so a
+/// finished or interrupted run is never overwritten by mistake.
+fn start_checkpoints(dir: &Path, args: &TrainArgs) -> Result<Checkpointer> {
+    if checkpoint_path(dir).exists() {
+        return Err(Error::invalid(format!(
+            "{} already holds a checkpoint: continue it with --resume {0}, or choose another \
+             --checkpoint-dir",
+            dir.display()
+        )));
+    }
+    let settings = serde_json::to_value(RunSettings::of(args))
+        .map_err(|e| Error::invalid(format!("cannot record the flags: {e}")))?;
+    Checkpointer::new(dir, settings)
+}
+
+/// Loads `dir`'s checkpoint and takes its recorded flags into `args`; a flag typed on this
+/// command line with another value than the recorded one is an error naming both.
+fn resume(
+    dir: &Path,
+    args: &mut TrainArgs,
+    typed: &ArgMatches,
+) -> Result<(Sequential<f32>, CheckpointState)> {
+    let (model, state) = load_checkpoint::<f32>(dir)?;
+    let path = checkpoint_path(dir);
+    let recorded: RunSettings = serde_json::from_value(state.settings.clone())
+        .map_err(|e| Error::format(&path, format!("the recorded flags cannot be read: {e}")))?;
+    let recorded_json = serde_json::to_value(&recorded).expect("plain data");
+    let given_json = serde_json::to_value(RunSettings::of(args)).expect("plain data");
+    let show = |v: &serde_json::Value| match v {
+        serde_json::Value::Null => "the default".to_string(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    for (id, recorded_value) in recorded_json.as_object().expect("a struct") {
+        // More epochs only lengthens the run (Keras: fit again with initial_epoch).
+        if id == "epochs" {
+            continue;
+        }
+        let typed_here = typed.value_source(id) == Some(ValueSource::CommandLine);
+        let given_value = &given_json[id.as_str()];
+        if typed_here && given_value != recorded_value {
+            return Err(Error::invalid(format!(
+                "--{} {} conflicts with {} recorded in {}: resume with the same flags as the \
+                 interrupted run, or none of them",
+                id.replace('_', "-"),
+                show(given_value),
+                show(recorded_value),
+                path.display()
+            )));
+        }
+    }
+    let epochs_typed = typed.value_source("epochs") == Some(ValueSource::CommandLine);
+    let epochs = if epochs_typed {
+        args.epochs
+    } else {
+        recorded.epochs
+    };
+    recorded.apply(args)?;
+    if epochs < state.epochs_done {
+        return Err(Error::invalid(format!(
+            "--epochs {epochs}: the checkpoint in {} has already finished {} epochs",
+            dir.display(),
+            state.epochs_done
+        )));
+    }
+    args.epochs = epochs;
+    let mut state = state;
+    state.settings["epochs"] = epochs.into();
+    Ok((model, state))
 }

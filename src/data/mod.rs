@@ -10,6 +10,7 @@ mod csv;
 mod dataset;
 mod download;
 mod idx;
+mod image;
 mod load;
 mod mnist;
 mod npz;
@@ -30,6 +31,7 @@ pub use download::{
     Source, CIFAR10_SOURCE, FASHION_MNIST_SOURCE, MNIST_SOURCE,
 };
 pub use idx::{encode_idx, is_gzip, parse_idx, read_idx, write_idx, write_idx_gz, IdxArray};
+pub use image::{read_png, Image};
 pub use load::{DataConfig, DataSource, Scaling, Splits, DEBIAN_FASHION_MNIST};
 pub use mnist::{
     has_idx_files, load_fashion_mnist_dir, load_idx_dir, load_idx_pair, load_mnist_dir,

@@ -57,3 +57,17 @@ impl Mt19937 {
         y
     }
 }
+
+impl Mt19937 {
+    /// The 624-word key and the position in it, as numpy's `get_state()` reports them.
+    pub fn state(&self) -> (&[u32; N], usize) {
+        (&self.state, self.index)
+    }
+
+    /// A generator continuing from a saved key and position (numpy's `set_state`).
+    /// `None` if the key is not 624 words or the position is past its end.
+    pub fn from_state(key: &[u32], pos: usize) -> Option<Self> {
+        let state: [u32; N] = key.try_into().ok()?;
+        (pos <= N).then_some(Mt19937 { state, index: pos })
+    }
+}

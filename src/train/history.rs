@@ -50,6 +50,16 @@ impl History {
         self.learning_rate.push(logs.learning_rate);
     }
 
+    /// Appends a later part of the same run (e.g. the epochs after a resume).
+    pub fn extend(&mut self, later: &History) {
+        self.loss.extend_from_slice(&later.loss);
+        self.accuracy.extend_from_slice(&later.accuracy);
+        self.val_loss.extend_from_slice(&later.val_loss);
+        self.val_accuracy.extend_from_slice(&later.val_accuracy);
+        self.epoch_seconds.extend_from_slice(&later.epoch_seconds);
+        self.learning_rate.extend_from_slice(&later.learning_rate);
+    }
+
     pub fn epochs(&self) -> usize {
         self.loss.len()
     }

@@ -1,18 +1,25 @@
-//! Models and training: `Sequential` with compile / fit / evaluate / predict / summary.
+//! Models and training: `Sequential` with compile / fit / evaluate / predict / summary;
+//! callbacks; model files (`saving`) and resumable checkpoints (`checkpoint`).
 
 mod batches;
 mod callbacks;
+pub mod checkpoint;
 mod fit;
 pub mod gradcheck;
 mod history;
 mod progress;
+pub mod saving;
 mod sequential;
 mod summary;
 
 pub use batches::{BatchSource, TensorData};
-pub use callbacks::{Callback, Control};
+pub use callbacks::{
+    Callback, Control, CsvLogger, EarlyStopping, Mode, ModelCheckpoint, ReduceLROnPlateau,
+};
+pub use checkpoint::{load_checkpoint, save_checkpoint, CheckpointState, Checkpointer};
 pub use fit::{FitOptions, Validation, MAX_BATCH_SIZE};
 pub use history::{EpochLogs, History};
 pub use progress::{Stream, Verbosity};
+pub use saving::{read_model_file, ModelFile};
 pub use sequential::{BatchResult, Evaluation, Sequential};
 pub use summary::shape_text;

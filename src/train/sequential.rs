@@ -26,7 +26,7 @@ use crate::tensor::{Float, Shape, Tensor};
 /// # Ok::<(), nabla::Error>(())
 /// ```
 pub struct Sequential<T: Float = f32> {
-    name: String,
+    pub(crate) name: String,
     input_shape: Vec<usize>,
     configs: Vec<LayerConfig>,
     layers: Vec<Box<dyn Layer<T>>>,

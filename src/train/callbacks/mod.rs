@@ -1,6 +1,22 @@
 //! Hooks into `fit`: called after each batch and each epoch, able to stop training.
+//!
+//! Keras's callbacks, one per file: [`EarlyStopping`], [`ModelCheckpoint`],
+//! [`ReduceLROnPlateau`], [`CsvLogger`]. The NaN guard is not a callback: `fit` always stops
+//! on a non-finite loss with [`crate::Error::NonFinite`], naming the epoch and batch.
 
-use super::history::EpochLogs;
+mod csv_logger;
+mod early_stopping;
+mod model_checkpoint;
+mod monitor;
+mod reduce_lr;
+
+pub use csv_logger::CsvLogger;
+pub use early_stopping::EarlyStopping;
+pub use model_checkpoint::ModelCheckpoint;
+pub use monitor::Mode;
+pub use reduce_lr::ReduceLROnPlateau;
+
+use super::EpochLogs;
 use super::Sequential;
 use crate::error::Result;
 use crate::tensor::Float;

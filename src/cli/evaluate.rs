@@ -1,0 +1,54 @@
+//! `nabla evaluate`: a saved model's loss and accuracy on a dataset's test split.
+
+use super::args::DataArgs;
+use super::data;
+use clap::Args;
+use nabla::train::Sequential;
+use nabla::{Error, Result};
+use serde_json::json;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct EvaluateArgs {
+    /// The model file written by `nabla train --save` or `Sequential::save`.
+    #[arg(long)]
+    pub model_file: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Print one JSON object with the results on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: EvaluateArgs) -> Result<()> {
+    super::set_threads(args.threads)?;
+    let mut model = Sequential::<f32>::load(&args.model_file)?;
+    if model.loss().is_none() {
+        return Err(Error::invalid(format!(
+            "{}: the model was saved before compile, so it has no loss to evaluate",
+            args.model_file.display()
+        )));
+    }
+    let test = data::load(&args.data)?.test;
+    let result = model.evaluate(&test)?;
+    if args.json {
+        let report = json!({
+            "model_file": args.model_file,
+            "samples": test.len(),
+            "test_loss": result.loss,
+            "test_accuracy": result.accuracy,
+        });
+        println!("{report}");
+    } else {
+        println!(
+            "Test loss: {:.4} - Test accuracy: {:.4} ({} samples)",
+            result.loss,
+            result.accuracy,
+            test.len()
+        );
+    }
+    Ok(())
+}
