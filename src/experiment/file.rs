@@ -462,11 +462,15 @@ fn deserialize<T: DeserializeOwned>(value: Value) -> std::result::Result<T, (Str
         let message = e.inner().message().to_string();
         // Name the offending key itself, not the table around it.
         if let Some(field) = quoted_after(&message, "unknown field `") {
-            key = join(&key, field);
+            // serde_path_to_error has usually recorded the key already; inside an internally
+            // tagged enum (a layer) it has not.
+            if key.rsplit(['.', '[']).next() != Some(field) {
+                key = join(&key, field);
+            }
         } else if message.starts_with("unknown variant")
             || message.starts_with("missing field `type`")
         {
-            if key.contains("layers[") || key.ends_with("optimizer") {
+            if !key.ends_with(".type") && (key.contains("layers[") || key.ends_with("optimizer")) {
                 key = join(&key, "type");
             }
         }

@@ -40,6 +40,7 @@
 //! # Ok::<(), nabla::Error>(())
 //! ```
 
+mod callbacks;
 mod document;
 mod file;
 mod gradients;
@@ -49,6 +50,7 @@ mod spec;
 mod sweep;
 mod variants;
 
+pub use callbacks::{CallbacksSpec, CheckpointSpec, EarlyStoppingSpec, ReduceLrSpec};
 pub use document::{merge, set_path, Document};
 pub use file::{value_text, Cell, ExperimentFile, Sweep, Variant, SWEEP_METRICS};
 pub use gradients::{GradientLog, GradientRecorder};

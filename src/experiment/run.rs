@@ -9,6 +9,7 @@ use crate::report::metrics::predicted_classes;
 use crate::train::{Callback, FitOptions, History, Sequential, Stream, Validation, Verbosity};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -101,10 +102,12 @@ fn missing_data(config: &DataConfig, error: Error) -> Error {
 }
 
 /// Trains and evaluates `experiment`; the model comes back for saving and plotting.
+/// Checkpoints, if asked for, go under `run_dir`.
 pub fn run(
     experiment: &Experiment,
     splits: &Splits,
     options: RunOptions,
+    run_dir: Option<&Path>,
 ) -> Result<(RunResult, Sequential<f32>)> {
     let start = Instant::now();
     let shape = experiment
@@ -132,9 +135,13 @@ pub fn run(
         .output
         .wants(Plot::Gradients)
         .then(|| GradientRecorder::new(&splits.train));
+    let mut owned = t.callbacks.build(run_dir)?;
     let mut callbacks: Vec<&mut dyn Callback<f32>> = Vec::new();
     if let Some(r) = recorder.as_mut() {
         callbacks.push(r);
+    }
+    for c in owned.iter_mut() {
+        callbacks.push(c.as_mut());
     }
     let history = model.fit_with_callbacks(&splits.train, fit, &mut callbacks)?;
     let evaluation = model.evaluate(&splits.test)?;

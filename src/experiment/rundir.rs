@@ -154,6 +154,41 @@ pub fn write_run_dir(
                 &evolution.png,
             )?;
     }
+    let mut reloaded = serde_json::Value::Null;
+    if output.save_model || output.reload {
+        let path = dir.join("model.safetensors");
+        model.save(&path)?;
+        report.section("Saved model").paragraph(format!(
+            "model.safetensors: load it with Sequential::load or `nabla evaluate --model-file`."
+        ));
+        if output.reload {
+            let mut again = Sequential::<f32>::load(&path)?;
+            let evaluation = again.evaluate(test)?;
+            let same =
+                evaluation.loss == result.test_loss && evaluation.accuracy == result.test_accuracy;
+            report.metrics(&[
+                (
+                    "reloaded test accuracy",
+                    format!("{:.4}", evaluation.accuracy),
+                ),
+                ("reloaded test loss", format!("{:.4}", evaluation.loss)),
+                ("same as before saving", same.to_string()),
+            ]);
+            reloaded = json!({
+                "test_loss": evaluation.loss,
+                "test_accuracy": evaluation.accuracy,
+                "identical": same,
+            });
+            if !same {
+                return Err(Error::invalid(format!(
+                    "{}: the reloaded model evaluates differently (loss {} vs {})",
+                    path.display(),
+                    evaluation.loss,
+                    result.test_loss
+                )));
+            }
+        }
+    }
     report.section("Configuration").preformatted(config);
 
     let metrics = json!({
@@ -166,6 +201,7 @@ pub fn write_run_dir(
         "history": result.history,
         "classification_report": classification,
         "gradients": result.gradients,
+        "reloaded": reloaded,
     });
     let text = serde_json::to_string_pretty(&metrics).expect("metrics serialize");
     write_atomic(dir.join("metrics.json"), text.as_bytes())?;

@@ -3,6 +3,7 @@
 //! (`LayerConfig`, `OptimizerConfig`, `Loss`), so every layer nabla has can be written in a
 //! file without this module listing them.
 
+use super::callbacks::CallbacksSpec;
 use crate::data::DataConfig;
 use crate::error::{Error, Result};
 use crate::nn::{LayerConfig, Loss, OptimizerConfig};
@@ -63,6 +64,12 @@ pub struct TrainingSpec {
     pub seed: u32,
     #[serde(default = "yes")]
     pub shuffle: bool,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub callbacks: CallbacksSpec,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,6 +93,12 @@ pub struct OutputSpec {
     /// Write the confusion matrix and scikit-learn's classification report.
     #[serde(default = "yes")]
     pub classification_report: bool,
+    /// Save the trained model as `model.safetensors` in the run directory.
+    #[serde(default)]
+    pub save_model: bool,
+    /// Save, load the file back and evaluate again: the numbers must not change.
+    #[serde(default)]
+    pub reload: bool,
 }
 
 /// The plots a run can draw.
@@ -136,6 +149,7 @@ impl Default for TrainingSpec {
             batch_size: default_batch_size(),
             seed: 0,
             shuffle: true,
+            callbacks: CallbacksSpec::default(),
         }
     }
 }
@@ -147,6 +161,8 @@ impl Default for OutputSpec {
             plots: default_plots(),
             report: true,
             classification_report: true,
+            save_model: false,
+            reload: false,
         }
     }
 }
@@ -212,6 +228,7 @@ impl Experiment {
         if let Err(e) = t.optimizer.validate() {
             return fail("training.optimizer", e.to_string());
         }
+        t.callbacks.check()?;
         if let Err(e) = self.data.validate() {
             let message = e.to_string();
             let key = message

@@ -219,7 +219,7 @@ fn run_cell(
         verbosity: Verbosity::Silent,
         stream: Stream::Stderr,
     };
-    let (mut result, _model) = run(experiment, &splits, options)?;
+    let (mut result, _model) = run(experiment, &splits, options, None)?;
     // Predictions are for one run's confusion matrix; a sweep keeps only the numbers.
     result.y_pred.clear();
     result.y_true.clear();

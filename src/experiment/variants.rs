@@ -39,16 +39,16 @@ pub fn run_file(
             say(format!("== variant {name}"));
         }
         let splits = cache.get(&experiment.data)?;
-        let (result, model) = run(experiment, &splits, options)?;
-        say(format!(
-            "{name}: test loss {:.4} - test accuracy {:.4}",
-            result.test_loss, result.test_accuracy
-        ));
         let dir = if single {
             out.to_path_buf()
         } else {
             out.join(name)
         };
+        let (result, model) = run(experiment, &splits, options, Some(&dir))?;
+        say(format!(
+            "{name}: test loss {:.4} - test accuracy {:.4}",
+            result.test_loss, result.test_accuracy
+        ));
         write_run_dir(
             &dir,
             experiment,
