@@ -278,7 +278,7 @@ fn variants_run_end_to_end_with_a_comparison() {
         assert!(out.join(f).is_file(), "{f}");
     }
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
-    assert!(html.contains("Comparison") && html.contains("rmsprop") == false);
+    assert!(html.contains("Comparison") && html.contains("Variant sgd"));
     std::fs::remove_dir_all(&out).unwrap();
 }
 
@@ -352,4 +352,58 @@ impl WithSeconds for nabla::train::History {
         self.epoch_seconds = other.epoch_seconds.clone();
         self
     }
+}
+
+#[test]
+fn nabla_run_and_sweep_from_the_command_line() {
+    let dir = scratch("cli");
+    std::fs::create_dir_all(&dir).unwrap();
+    let nabla = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_nabla"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let lab = Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/l2_sweep.toml");
+    let lab = lab.to_str().unwrap();
+    let out = dir.join("run");
+    let run = nabla(&[
+        "run",
+        lab,
+        "--data",
+        "mnist-sample",
+        "--limit",
+        "200",
+        "--epochs",
+        "1",
+        "--seed",
+        "3",
+        "--threads",
+        "1",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let resolved = std::fs::read_to_string(out.join("experiment.toml")).unwrap();
+    assert!(resolved.contains("seed = 3") && resolved.contains("source = \"mnist-sample\""));
+    assert!(out.join("report.html").is_file());
+
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[model]\nlayers = [{ type = \"Flatten\" }]\n[training]\nepochs = -1\n",
+    )
+    .unwrap();
+    let failed = nabla(&["run", bad.to_str().unwrap()]);
+    assert!(!failed.status.success());
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(stderr.contains("bad.toml:4: training.epochs:"), "{stderr}");
+    let no_sweep = nabla(&["sweep", bad.to_str().unwrap()]);
+    assert!(!no_sweep.status.success());
+    std::fs::remove_dir_all(&dir).unwrap();
 }

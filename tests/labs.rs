@@ -73,9 +73,8 @@ fn every_lab_parses_and_runs_on_tiny_data() {
             panic!("{name}: {text}");
         }
         let out = scratch.join(name.trim_end_matches(".toml"));
-        if file.sweep.is_some() {
+        if let Some(sweep) = file.sweep.as_mut() {
             // Two grid points and two replicates are enough to keep a sweep file honest.
-            let sweep = file.sweep.as_mut().unwrap();
             sweep.replicates = 2;
             for (_, values) in sweep.axes.iter_mut() {
                 values.truncate(2);

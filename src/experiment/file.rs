@@ -467,12 +467,12 @@ fn deserialize<T: DeserializeOwned>(value: Value) -> std::result::Result<T, (Str
             if key.rsplit(['.', '[']).next() != Some(field) {
                 key = join(&key, field);
             }
-        } else if message.starts_with("unknown variant")
-            || message.starts_with("missing field `type`")
+        } else if (message.starts_with("unknown variant")
+            || message.starts_with("missing field `type`"))
+            && !key.ends_with(".type")
+            && (key.contains("layers[") || key.ends_with("optimizer"))
         {
-            if !key.ends_with(".type") && (key.contains("layers[") || key.ends_with("optimizer")) {
-                key = join(&key, "type");
-            }
+            key = join(&key, "type");
         }
         (key, message)
     })

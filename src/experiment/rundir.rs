@@ -158,9 +158,9 @@ pub fn write_run_dir(
     if output.save_model || output.reload {
         let path = dir.join("model.safetensors");
         model.save(&path)?;
-        report.section("Saved model").paragraph(format!(
-            "model.safetensors: load it with Sequential::load or `nabla evaluate --model-file`."
-        ));
+        report.section("Saved model").paragraph(
+            "model.safetensors: load it with Sequential::load or `nabla evaluate --model-file`.",
+        );
         if output.reload {
             let mut again = Sequential::<f32>::load(&path)?;
             let evaluation = again.evaluate(test)?;
