@@ -7,6 +7,7 @@
 pub mod autograd;
 pub mod data;
 pub mod error;
+pub mod experiment;
 pub mod files;
 pub mod models;
 pub mod nn;

@@ -6,9 +6,11 @@ mod evaluate;
 mod gradcheck;
 mod predict;
 mod report;
+mod run;
 mod run_dir;
 mod scratch;
 mod summary;
+mod sweep;
 mod train;
 
 use clap::{ArgAction, CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -29,6 +31,10 @@ struct Cli {
 enum Command {
     /// Train a model and report its test loss and accuracy.
     Train(train::TrainArgs),
+    /// Run an experiment file (its settings, or each of its variants) into a run directory.
+    Run(run::RunArgs),
+    /// Run an experiment file's [sweep] grid x replicates, in parallel and resumably.
+    Sweep(sweep::SweepArgs),
     /// Test loss and accuracy of a saved model.
     Evaluate(evaluate::EvaluateArgs),
     /// Class and probabilities for each image of IDX, CSV or PNG files, from a saved model.
@@ -54,6 +60,8 @@ pub fn run() -> Result<()> {
                 .expect("clap parsed the train subcommand");
             train::run(args, typed)
         }
+        Command::Run(args) => run::run(args),
+        Command::Sweep(args) => sweep::run(args),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Predict(args) => predict::run(args),
         Command::Summary(args) => summary::run(args),

@@ -1,0 +1,119 @@
+//! `nabla run FILE`: run an experiment file (its base, or each of its variants) into a run
+//! directory with the report.
+
+use super::args::DataName;
+use clap::{Args, ValueEnum};
+use nabla::experiment::{run_file, ExperimentFile, RunOptions};
+use nabla::train::{Stream, Verbosity};
+use nabla::{Error, Result};
+use std::path::{Path, PathBuf};
+use toml::Value;
+
+/// The overrides `nabla run` and `nabla sweep` share.
+#[derive(Args, Clone, Debug)]
+pub struct FileArgs {
+    /// The experiment file (TOML).
+    pub file: PathBuf,
+    /// Use this dataset instead of the file's (e.g. mnist-sample to try a lab quickly).
+    #[arg(long, value_enum)]
+    pub data: Option<DataName>,
+    /// Where the dataset's files are.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Train for this many epochs instead of the file's.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Seed of initial weights, shuffling and dropout instead of the file's.
+    #[arg(long)]
+    pub seed: Option<u32>,
+    /// Use only this many training (and test) samples: a quick run.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Output directory (default: the file's [output] dir, else runs/<file name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Worker threads in all (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+impl FileArgs {
+    /// Reads the file and applies the command line's overrides.
+    pub fn load(&self) -> Result<ExperimentFile> {
+        let mut file = ExperimentFile::read(&self.file)?;
+        if let Some(data) = self.data {
+            let name = data
+                .to_possible_value()
+                .expect("every data name has a flag value")
+                .get_name()
+                .to_string();
+            file.override_setting("data.source", Value::String(name), "--data");
+        }
+        if let Some(dir) = &self.data_dir {
+            let dir = dir.to_string_lossy().into_owned();
+            file.override_setting("data.dir", Value::String(dir), "--data-dir");
+        }
+        if let Some(epochs) = self.epochs {
+            file.override_setting("training.epochs", Value::Integer(epochs as i64), "--epochs");
+        }
+        if let Some(seed) = self.seed {
+            file.override_setting("training.seed", Value::Integer(seed.into()), "--seed");
+        }
+        if let Some(limit) = self.limit {
+            file.override_setting("data.limit", Value::Integer(limit as i64), "--limit");
+        }
+        Ok(file)
+    }
+
+    /// `--out`, else the file's `[output] dir`, else `runs/<file name><suffix>`.
+    pub fn out_dir(&self, file: &ExperimentFile, suffix: &str) -> Result<PathBuf> {
+        if let Some(out) = &self.out {
+            return Ok(out.clone());
+        }
+        if let Some(dir) = file.base()?.output.dir {
+            return Ok(dir);
+        }
+        let stem = self
+            .file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "experiment".into());
+        Ok(Path::new("runs").join(format!("{stem}{suffix}")))
+    }
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub file: FileArgs,
+    /// One line per epoch instead of a live progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+pub fn run(args: RunArgs) -> Result<()> {
+    let file = args.file.load()?;
+    if file.sweep.is_some() {
+        eprintln!(
+            "note: {} has a [sweep]; `nabla run` runs its base settings once \
+             (`nabla sweep` runs the grid)",
+            args.file.file.display()
+        );
+    }
+    let out = args.file.out_dir(&file, "")?;
+    super::set_threads(args.file.threads)?;
+    let options = RunOptions {
+        verbosity: if args.quiet {
+            Verbosity::Lines
+        } else {
+            Verbosity::Bar
+        },
+        stream: Stream::Stdout,
+    };
+    let results = run_file(&file, &out, options)?;
+    if results.is_empty() {
+        return Err(Error::invalid("nothing to run"));
+    }
+    println!("Run directory: {} (report.html)", out.display());
+    Ok(())
+}

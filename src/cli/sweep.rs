@@ -1,0 +1,51 @@
+//! `nabla sweep FILE`: run an experiment file's `[sweep]` grid × replicates, several cells at
+//! a time, resumably, and summarise it.
+
+use super::run::FileArgs;
+use clap::Args;
+use nabla::experiment::{run_sweep, SweepOptions};
+use nabla::train::Stream;
+use nabla::{Error, Result};
+
+#[derive(Args)]
+pub struct SweepArgs {
+    #[command(flatten)]
+    pub file: FileArgs,
+    /// Cells trained at the same time (default: one per 2 threads of the budget, at least 1).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+}
+
+pub fn run(args: SweepArgs) -> Result<()> {
+    let file = args.file.load()?;
+    let out = args.file.out_dir(&file, "-sweep")?;
+    let threads = match args.file.threads {
+        Some(0) => return Err(Error::invalid("--threads must be at least 1")),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let jobs = match args.jobs {
+        Some(0) => return Err(Error::invalid("--jobs must be at least 1")),
+        Some(j) => j.min(threads),
+        None => (threads / 2).max(1),
+    };
+    let threads_per_job = (threads / jobs).max(1);
+    // The GEMM's threads follow this setting; each job's rayon work runs in its own pool.
+    nabla::set_num_threads(threads_per_job)?;
+    let outcome = run_sweep(
+        &file,
+        &out,
+        SweepOptions {
+            jobs,
+            threads_per_job,
+            stream: Stream::Stdout,
+        },
+    )?;
+    println!(
+        "Sweep directory: {} ({} cells computed, {} reused; summary.csv, report.html)",
+        out.display(),
+        outcome.computed.len(),
+        outcome.reused.len()
+    );
+    Ok(())
+}
