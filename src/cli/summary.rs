@@ -14,8 +14,9 @@ pub struct SummaryArgs {
 }
 
 pub fn run(args: SummaryArgs) -> Result<()> {
-    let layers = args.model.layers(args.data.num_classes())?;
-    let model = Sequential::<f32>::from_configs(&args.data.input_shape(), &layers, 0)?;
+    let input_shape = args.data.input_shape();
+    let layers = args.model.layers(&input_shape, args.data.num_classes())?;
+    let model = Sequential::<f32>::from_configs(&input_shape, &layers, 0)?;
     print!("{}", model.summary());
     Ok(())
 }

@@ -60,7 +60,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         .map_err(|e| Error::invalid(format!("--optimizer: {e}")))?;
     let (train, test) = data::load(&args.data)?;
 
-    let layers = args.model.layers(train.num_classes)?;
+    let layers = args.model.layers(&train.sample_shape, train.num_classes)?;
     let mut model = Sequential::<f32>::from_configs(&train.sample_shape, &layers, args.seed)?;
     model.compile(optimizer, loss)?;
     let stream = if args.json {
