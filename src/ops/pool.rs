@@ -62,11 +62,11 @@ fn max_image<T: Float>(w: &Window, image: &[T], out: &mut [T], argmax: &mut [T])
                     let pixel = y * w.in_w + x;
                     let src = &image[pixel * c..][..c];
                     let p = T::of(pixel as f64);
+                    // Selects rather than branches, so the channel loop vectorizes.
                     for ((b, a), &v) in best.iter_mut().zip(arg.iter_mut()).zip(src) {
-                        if v > *b {
-                            *b = v;
-                            *a = p;
-                        }
+                        let greater = v > *b;
+                        *a = if greater { p } else { *a };
+                        *b = if greater { v } else { *b };
                     }
                 }
             }

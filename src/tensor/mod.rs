@@ -5,7 +5,7 @@ mod gemm;
 mod shape;
 
 pub use float::Float;
-pub use gemm::{gemm, Transpose};
+pub use gemm::{gemm, gemm_im2col, Transpose};
 pub use shape::Shape;
 
 use crate::error::{Error, Result};
