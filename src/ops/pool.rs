@@ -48,7 +48,26 @@ pub fn max_pool2d<T: Float>(
     Ok(tape.push_op("max_pool2d", out, &[x, argmax], MaxPoolBackward(w)))
 }
 
+/// Max pooling of one image, compiled for AVX2 where the CPU has it: the per-channel
+/// select of value and argmax then becomes a blend instead of a branch per lane, which on
+/// random data mispredicts half the time (8x slower measured on the MNIST CNN's first pool).
 fn max_image<T: Float>(w: &Window, image: &[T], out: &mut [T], argmax: &mut [T]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        return unsafe { max_image_avx2(w, image, out, argmax) };
+    }
+    max_image_body(w, image, out, argmax)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn max_image_avx2<T: Float>(w: &Window, image: &[T], out: &mut [T], argmax: &mut [T]) {
+    max_image_body(w, image, out, argmax)
+}
+
+#[inline(always)]
+fn max_image_body<T: Float>(w: &Window, image: &[T], out: &mut [T], argmax: &mut [T]) {
     let c = w.channels;
     for oy in 0..w.out_h {
         let (_, iy, nh) = w.rows(oy);
