@@ -78,7 +78,7 @@ fn main() {
         ("lenet pool1", [32, 28, 28, 6]),
     ] {
         let x = random(&dims, 3);
-        time(&format!("{label} max"), &[x.clone()], |t, v| {
+        time(&format!("{label} max"), std::slice::from_ref(&x), |t, v| {
             ops::max_pool2d(t, v[0], [2, 2], [2, 2], Padding::Valid).unwrap()
         });
         let b = random(&[dims[3]], 4);

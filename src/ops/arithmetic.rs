@@ -71,9 +71,9 @@ pub fn div<T: Float>(tape: &mut Tape<T>, a: Var, b: Var) -> Result<Var> {
 fn binary<T: Float>(tape: &mut Tape<T>, a: Var, b: Var, kind: Kind) -> Result<Var> {
     let (sa, sb) = (tape.shape(a), tape.shape(b));
     // `b` repeats every `period` elements of `a`.
-    let period = if sa == sb || sb.numel() == 1 {
-        sb.numel()
-    } else if sb.rank() == 1 && sa.rank() >= 1 && sa.dim(-1) == sb.dim(0) {
+    let same = sa == sb || sb.numel() == 1;
+    let row = sb.rank() == 1 && sa.rank() >= 1 && sa.dim(-1) == sb.dim(0);
+    let period = if same || row {
         sb.numel()
     } else {
         return Err(Error::shape(format!(

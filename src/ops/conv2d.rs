@@ -232,7 +232,10 @@ mod tests {
         out
     }
 
-    const CASES: [([usize; 4], [usize; 4], [usize; 2], Padding); 7] = [
+    /// (input dims, kernel dims, strides, padding).
+    type Case = ([usize; 4], [usize; 4], [usize; 2], Padding);
+
+    const CASES: [Case; 7] = [
         ([2, 5, 5, 1], [3, 3, 1, 2], [1, 1], Padding::Valid),
         ([2, 5, 5, 3], [3, 3, 3, 4], [1, 1], Padding::Same),
         ([1, 6, 7, 2], [3, 3, 2, 3], [2, 2], Padding::Valid),

@@ -258,7 +258,10 @@ mod tests {
 
     type Pool = fn(&mut Tape<f64>, Var, [usize; 2], [usize; 2], Padding) -> Result<Var>;
 
-    const CASES: [([usize; 4], [usize; 2], [usize; 2], Padding); 7] = [
+    /// (input dims, window, strides, padding).
+    type Case = ([usize; 4], [usize; 2], [usize; 2], Padding);
+
+    const CASES: [Case; 7] = [
         ([2, 4, 4, 3], [2, 2], [2, 2], Padding::Valid),
         // Odd size: the last row and column fit no window and are dropped.
         ([1, 11, 11, 2], [2, 2], [2, 2], Padding::Valid),

@@ -87,11 +87,9 @@ impl Progress {
 
     fn line(&self, step: usize, metrics: &[(&str, f64)]) -> String {
         let width = self.total.to_string().len();
-        let done = if self.total == 0 {
-            BAR_WIDTH
-        } else {
-            BAR_WIDTH * step / self.total
-        };
+        let done = (BAR_WIDTH * step)
+            .checked_div(self.total)
+            .unwrap_or(BAR_WIDTH);
         let mut bar = "=".repeat(done);
         if done < BAR_WIDTH {
             bar.push('>');

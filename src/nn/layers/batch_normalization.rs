@@ -74,7 +74,7 @@ impl BatchNormalization {
                 "{name}: BatchNormalization needs inputs with at least one axis"
             )));
         };
-        if !(0.0..=1.0).contains(&self.momentum) || !(self.epsilon > 0.0) {
+        if !(0.0..=1.0).contains(&self.momentum) || self.epsilon.is_nan() || self.epsilon <= 0.0 {
             return Err(Error::invalid(format!(
                 "{name}: momentum {} must be in [0, 1] and epsilon {} positive",
                 self.momentum, self.epsilon
