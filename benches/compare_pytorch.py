@@ -5,11 +5,13 @@ Each framework trains in its own process (so peak memory is its own), on the sam
 the same model, optimizer and batch size, and is timed per epoch the way Keras times one:
 a pass over the training set plus an evaluation on the test set.
 
-    python3 benches/compare_pytorch.py [--epochs 2] [--threads 2] [--models mlp]
+    python3 benches/compare_pytorch.py [--epochs 2] [--threads 2] [--models mlp,cnn,lenet5]
 
 Needs `pip install torch numpy` and a release build (`cargo build --release`). Uses Debian's
-Fashion-MNIST (`apt-get install dataset-fashion-mnist`). Machines here are shared and noisy:
-quote the ratio, not the seconds.
+Fashion-MNIST (`apt-get install dataset-fashion-mnist`); LeNet-5 trains on 50,000 random
+32x32x3 images (nabla's benchmark-only `--data random-cifar10`, the same shape for PyTorch),
+since only the speed is measured. Machines here are shared and noisy: quote the ratio, not
+the seconds.
 """
 import argparse
 import gzip
@@ -26,7 +28,11 @@ NABLA = os.path.join(ROOT, "target", "release", "nabla")
 
 # name -> (nabla flags, batch size, description)
 MODELS = {
-    "mlp": (["--model", "mlp", "--hidden", "128"], 32, "784-128-10 MLP, Adam, batch 32"),
+    "mlp": (["--data", "fashion-mnist", "--model", "mlp", "--hidden", "128"], 32,
+            "784-128-10 MLP, Adam, batch 32"),
+    "cnn": (["--data", "fashion-mnist", "--model", "cnn"], 128, "MNIST CNN, Adam, batch 128"),
+    "lenet5": (["--data", "random-cifar10", "--model", "lenet5"], 32,
+               "LeNet-5 random 32x32x3, batch 32"),
 }
 
 
@@ -45,6 +51,17 @@ def torch_model(name):
 
     if name == "mlp":
         return nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
+    if name == "cnn":
+        return nn.Sequential(
+            nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(1600, 128), nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, 10))
+    if name == "lenet5":
+        return nn.Sequential(
+            nn.Conv2d(3, 6, 5), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+            nn.Linear(84, 10))
     raise ValueError(name)
 
 
@@ -54,11 +71,16 @@ def run_torch(name, epochs, threads):
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    x_train = torch.from_numpy(load_idx(f"{FASHION}/train-images-idx3-ubyte.gz").copy()).float() / 255
-    y_train = torch.from_numpy(load_idx(f"{FASHION}/train-labels-idx1-ubyte.gz").astype("int64"))
-    x_test = torch.from_numpy(load_idx(f"{FASHION}/t10k-images-idx3-ubyte.gz").copy()).float() / 255
-    y_test = torch.from_numpy(load_idx(f"{FASHION}/t10k-labels-idx1-ubyte.gz").astype("int64"))
-    x_train, x_test = x_train.unsqueeze(1), x_test.unsqueeze(1)  # NCHW for the CNNs
+    if "random-cifar10" in MODELS[name][0]:
+        # Random pixels in CIFAR-10's shape, as nabla's --data random-cifar10 (NCHW here).
+        x_train, x_test = torch.rand(50_000, 3, 32, 32), torch.rand(10_000, 3, 32, 32)
+        y_train, y_test = torch.randint(0, 10, (50_000,)), torch.randint(0, 10, (10_000,))
+    else:
+        x_train = torch.from_numpy(load_idx(f"{FASHION}/train-images-idx3-ubyte.gz").copy()).float() / 255
+        y_train = torch.from_numpy(load_idx(f"{FASHION}/train-labels-idx1-ubyte.gz").astype("int64"))
+        x_test = torch.from_numpy(load_idx(f"{FASHION}/t10k-images-idx3-ubyte.gz").copy()).float() / 255
+        y_test = torch.from_numpy(load_idx(f"{FASHION}/t10k-labels-idx1-ubyte.gz").astype("int64"))
+        x_train, x_test = x_train.unsqueeze(1), x_test.unsqueeze(1)  # NCHW for the CNNs
     model = torch_model(name)
     batch = MODELS[name][1]
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
@@ -110,11 +132,11 @@ def main():
     if not os.path.isdir(FASHION):
         sys.exit(f"{FASHION} is missing: apt-get install dataset-fashion-mnist")
 
-    print(f"Fashion-MNIST, {args.epochs} epochs, {args.threads} threads; best epoch of each run")
+    print(f"{args.epochs} epochs, {args.threads} threads; best epoch of each run")
     print(f"{'model':<34} {'nabla s/epoch':>13} {'torch s/epoch':>13} {'torch/nabla':>11} {'nabla MB':>9} {'torch MB':>9}")
     for name in args.models.split(","):
         flags, batch, description = MODELS[name]
-        nabla_cmd = [NABLA, "train", "--data", "fashion-mnist", *flags, "--epochs", str(args.epochs),
+        nabla_cmd = [NABLA, "train", *flags, "--epochs", str(args.epochs),
                      "--batch-size", str(batch), "--threads", str(args.threads), "--json", "--quiet"]
         torch_cmd = [sys.executable, __file__, "--torch-worker", name, "--epochs", str(args.epochs),
                      "--threads", str(args.threads)]

@@ -1,6 +1,15 @@
 //! The architectures the labs use, as layer lists ready for `Sequential::from_configs`.
+//!
+//! ```
+//! use nabla::models;
+//! use nabla::train::Sequential;
+//! let layers = models::lenet5(10, 0.0, false);
+//! let model = Sequential::<f32>::from_configs(&[32, 32, 3], &layers, 0)?;
+//! assert_eq!(model.count_params(), (62_006, 0));
+//! # Ok::<(), nabla::Error>(())
+//! ```
 
-use crate::nn::layers::{Dense, Flatten};
+use crate::nn::layers::{BatchNormalization, Conv2D, Dense, Dropout, Flatten, MaxPool2D};
 use crate::nn::LayerConfig;
 use crate::ops::Activation;
 
@@ -20,10 +29,132 @@ pub fn mlp(hidden: &[usize], activation: Activation, classes: usize, l2: f64) ->
     layers
 }
 
+/// Builds a layer list, adding BatchNormalization after a layer when asked and Dropout
+/// only when its rate is positive.
+struct Stack {
+    layers: Vec<LayerConfig>,
+    batch_norm: bool,
+}
+
+impl Stack {
+    fn new(batch_norm: bool) -> Self {
+        Stack {
+            layers: Vec::new(),
+            batch_norm,
+        }
+    }
+
+    fn push(&mut self, layer: impl Into<LayerConfig>) {
+        self.layers.push(layer.into());
+    }
+
+    /// A layer that BatchNormalization follows when the stack has it on.
+    fn normalized(&mut self, layer: impl Into<LayerConfig>) {
+        self.push(layer);
+        if self.batch_norm {
+            self.push(BatchNormalization::new());
+        }
+    }
+
+    fn dropout(&mut self, rate: f64) {
+        if rate > 0.0 {
+            self.push(Dropout::new(rate));
+        }
+    }
+}
+
+fn relu_conv(filters: usize, size: usize) -> Conv2D {
+    Conv2D::new(filters, size).activation(Activation::Relu)
+}
+
+fn relu_dense(units: usize) -> Dense {
+    Dense::new(units).activation(Activation::Relu)
+}
+
+/// LeNet-5 as the labs write it: Conv 6@5x5 relu, MaxPool 2, Conv 16@5x5 relu, MaxPool 2,
+/// Flatten, Dense 120 relu, Dense 84 relu, Dense `classes` softmax (62,006 parameters on
+/// 32x32x3). `dropout` > 0 adds Dropout after both hidden Dense layers; `batch_norm` adds
+/// BatchNormalization after every convolution and hidden Dense layer.
+pub fn lenet5(classes: usize, dropout: f64, batch_norm: bool) -> Vec<LayerConfig> {
+    let mut s = Stack::new(batch_norm);
+    s.normalized(relu_conv(6, 5));
+    s.push(MaxPool2D::new(2));
+    s.normalized(relu_conv(16, 5));
+    s.push(MaxPool2D::new(2));
+    s.push(Flatten::new());
+    for units in [120, 84] {
+        s.normalized(relu_dense(units));
+        s.dropout(dropout);
+    }
+    s.push(Dense::new(classes).activation(Activation::Softmax));
+    s.layers
+}
+
+/// The classic Keras MNIST CNN: Conv 32@3x3, MaxPool, Conv 64@3x3, MaxPool, Flatten,
+/// Dense 128, Dropout, Dense `classes` (225,034 parameters on 28x28x1 with the usual 0.5).
+pub fn mnist_cnn(classes: usize, dropout: f64, batch_norm: bool) -> Vec<LayerConfig> {
+    let mut s = Stack::new(batch_norm);
+    s.normalized(relu_conv(32, 3));
+    s.push(MaxPool2D::new(2));
+    s.normalized(relu_conv(64, 3));
+    s.push(MaxPool2D::new(2));
+    s.push(Flatten::new());
+    s.normalized(relu_dense(128));
+    s.dropout(dropout);
+    s.push(Dense::new(classes).activation(Activation::Softmax));
+    s.layers
+}
+
+/// The CIFAR-10 lab's CNN: Conv 32@3x3, MaxPool, Conv 64@3x3, MaxPool, Conv 64@3x3, Flatten,
+/// Dropout, Dense 64, Dense `classes` (122,570 parameters on 32x32x3 with the usual 0.3; the
+/// batch-norm variant, without dropout, has 123,466 of which 448 are non-trainable).
+pub fn cifar_cnn(classes: usize, dropout: f64, batch_norm: bool) -> Vec<LayerConfig> {
+    let mut s = Stack::new(batch_norm);
+    s.normalized(relu_conv(32, 3));
+    s.push(MaxPool2D::new(2));
+    s.normalized(relu_conv(64, 3));
+    s.push(MaxPool2D::new(2));
+    s.normalized(relu_conv(64, 3));
+    s.push(Flatten::new());
+    s.dropout(dropout);
+    s.normalized(relu_dense(64));
+    s.push(Dense::new(classes).activation(Activation::Softmax));
+    s.layers
+}
+
+/// The lab CNN for an input shape: the MNIST CNN for one-channel images, the CIFAR CNN for
+/// colour ones. `dropout: None` takes the lab's rate: 0.5 (MNIST), 0.3 (CIFAR), or none
+/// with batch normalization.
+pub fn cnn(
+    input_shape: &[usize],
+    classes: usize,
+    dropout: Option<f64>,
+    batch_norm: bool,
+) -> Vec<LayerConfig> {
+    let grey = input_shape.last() == Some(&1);
+    let usual = match (batch_norm, grey) {
+        (true, _) => 0.0,
+        (false, true) => 0.5,
+        (false, false) => 0.3,
+    };
+    let rate = dropout.unwrap_or(usual);
+    if grey {
+        mnist_cnn(classes, rate, batch_norm)
+    } else {
+        cifar_cnn(classes, rate, batch_norm)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::train::Sequential;
+
+    fn counts(input: &[usize], layers: &[LayerConfig]) -> (usize, usize) {
+        Sequential::<f32>::from_configs(input, layers, 0)
+            .unwrap()
+            .count_params()
+    }
 
     /// Parameter counts as Keras's `model.summary()` reports them.
     #[test]
@@ -40,5 +171,48 @@ mod tests {
                 .summary()
                 .contains(&format!("Total params: {expected} (")));
         }
+    }
+
+    #[test]
+    fn cnn_parameter_counts_equal_keras() {
+        assert_eq!(counts(&[32, 32, 3], &lenet5(10, 0.0, false)), (62_006, 0));
+        assert_eq!(
+            counts(&[32, 32, 3], &cifar_cnn(10, 0.3, false)),
+            (122_570, 0)
+        );
+        assert_eq!(
+            counts(&[32, 32, 3], &cnn(&[32, 32, 3], 10, None, true)),
+            (123_466 - 448, 448)
+        );
+        assert_eq!(
+            counts(&[28, 28, 1], &mnist_cnn(10, 0.5, false)),
+            (225_034, 0)
+        );
+        assert_eq!(
+            counts(&[28, 28, 1], &cnn(&[28, 28, 1], 10, None, false)),
+            (225_034, 0)
+        );
+    }
+
+    #[test]
+    fn batch_norm_variant_has_no_dropout_and_the_keras_summary() {
+        let layers = cnn(&[32, 32, 3], 10, None, true);
+        assert!(!layers.iter().any(|l| l.kind() == "Dropout"));
+        assert_eq!(
+            layers
+                .iter()
+                .filter(|l| l.kind() == "BatchNormalization")
+                .count(),
+            4
+        );
+        let model = Sequential::<f32>::from_configs(&[32, 32, 3], &layers, 0).unwrap();
+        let summary = model.summary();
+        assert!(summary.contains("Total params: 123466 ("), "{summary}");
+        assert!(summary.contains("Non-trainable params: 448 ("), "{summary}");
+        let names: Vec<&str> = model.layers().iter().map(|l| l.name()).collect();
+        assert!(names.contains(&"batch_normalization_3"));
+        assert!(names.contains(&"max_pooling2d_1"));
+        assert!(summary.contains("max_pooling2d (MaxPooling2D)"));
+        assert!(summary.contains("(None, 4, 4, 64)"));
     }
 }

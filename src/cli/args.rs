@@ -20,6 +20,9 @@ pub enum DataName {
     Cifar10,
     /// A CSV file of pixel columns and a label column (--csv).
     Csv,
+    /// Benchmarks only: 50,000 training and 10,000 test images of uniform random pixels in
+    /// CIFAR-10's shape, with random labels. Measures speed; there is nothing to learn.
+    RandomCifar10,
 }
 
 /// Serialized into checkpoints: every field decides the numbers a run produces.
@@ -66,7 +69,7 @@ impl DataArgs {
     pub fn input_shape(&self) -> Result<Vec<usize>> {
         Ok(match self.data {
             DataName::MnistSample | DataName::Mnist | DataName::FashionMnist => vec![28, 28, 1],
-            DataName::Cifar10 => vec![32, 32, 3],
+            DataName::Cifar10 | DataName::RandomCifar10 => vec![32, 32, 3],
             DataName::Csv => self.csv_shape()?.ok_or_else(|| {
                 Error::invalid(
                     "--data csv: give --csv-shape (e.g. 28,28,1) to know the input shape",
@@ -101,6 +104,11 @@ impl DataArgs {
 pub enum ModelName {
     /// Flatten, the --hidden Dense layers, then a softmax Dense.
     Mlp,
+    /// LeNet-5: Conv 6@5x5, MaxPool, Conv 16@5x5, MaxPool, Dense 120, Dense 84, softmax.
+    Lenet5,
+    /// The lab CNN: on 28x28x1 Conv 32@3x3, MaxPool, Conv 64@3x3, MaxPool, Dense 128,
+    /// Dropout 0.5; on 32x32x3 Conv 32, MaxPool, Conv 64, MaxPool, Conv 64, Dropout 0.3, Dense 64.
+    Cnn,
 }
 
 /// Serialized into checkpoints, like `DataArgs`.
@@ -118,6 +126,13 @@ pub struct ModelArgs {
     /// L2 factor λ: adds λ·Σw² over every kernel to the loss.
     #[arg(long, default_value_t = 0.0)]
     pub l2: f64,
+    /// Dropout rate for lenet5 and cnn (default: none for lenet5; 0.5 / 0.3 for cnn on
+    /// MNIST- / CIFAR-shaped data, none with --batch-norm).
+    #[arg(long, value_name = "RATE")]
+    pub dropout: Option<f64>,
+    /// BatchNormalization after every convolution and hidden Dense layer (lenet5, cnn).
+    #[arg(long)]
+    pub batch_norm: bool,
 }
 
 impl ModelArgs {
@@ -135,7 +150,8 @@ impl ModelArgs {
             .collect()
     }
 
-    pub fn layers(&self, classes: usize) -> Result<Vec<LayerConfig>> {
+    /// The model's layers for samples of `input_shape` and `classes` classes.
+    pub fn layers(&self, input_shape: &[usize], classes: usize) -> Result<Vec<LayerConfig>> {
         if !(self.l2 >= 0.0 && self.l2.is_finite()) {
             return Err(Error::invalid(format!(
                 "--l2 {} must be a non-negative number",
@@ -144,12 +160,44 @@ impl ModelArgs {
         }
         let activation = Activation::parse(&self.activation)
             .map_err(|e| Error::invalid(format!("--activation: {e}")))?;
+        if let Some(rate) = self.dropout {
+            if !(0.0..1.0).contains(&rate) {
+                return Err(Error::invalid(format!(
+                    "--dropout {rate} must be in [0, 1)"
+                )));
+            }
+        }
+        let image = input_shape.len() == 3;
+        if self.model != ModelName::Mlp && !image {
+            return Err(Error::invalid(format!(
+                "--model {:?} needs image data (height, width, channels), got samples of shape {input_shape:?}",
+                self.model
+            )));
+        }
         match self.model {
-            ModelName::Mlp => Ok(models::mlp(
-                &self.hidden_sizes()?,
-                activation,
+            ModelName::Mlp => {
+                if self.dropout.is_some() || self.batch_norm {
+                    return Err(Error::invalid(
+                        "--dropout and --batch-norm apply to --model lenet5 and cnn",
+                    ));
+                }
+                Ok(models::mlp(
+                    &self.hidden_sizes()?,
+                    activation,
+                    classes,
+                    self.l2,
+                ))
+            }
+            ModelName::Lenet5 => Ok(models::lenet5(
                 classes,
-                self.l2,
+                self.dropout.unwrap_or(0.0),
+                self.batch_norm,
+            )),
+            ModelName::Cnn => Ok(models::cnn(
+                input_shape,
+                classes,
+                self.dropout,
+                self.batch_norm,
             )),
         }
     }

@@ -35,7 +35,7 @@ pub fn run(args: GradcheckArgs) -> Result<()> {
     let loss = Loss::parse(&args.loss).map_err(|e| Error::invalid(format!("--loss: {e}")))?;
     let classes = args.data.num_classes();
     let input_shape = args.data.input_shape()?;
-    let layers = args.model.layers(classes)?;
+    let layers = args.model.layers(&input_shape, classes)?;
     let mut model = Sequential::<f64>::from_configs(&input_shape, &layers, args.seed)?;
     model.compile(OptimizerConfig::adam(1e-3), loss)?;
 

@@ -22,8 +22,9 @@ pub fn run(args: SummaryArgs) -> Result<()> {
     let model = match &args.model_file {
         Some(path) => Sequential::<f32>::load(path)?,
         None => {
-            let layers = args.model.layers(args.data.num_classes())?;
-            Sequential::<f32>::from_configs(&args.data.input_shape()?, &layers, 0)?
+            let input_shape = args.data.input_shape()?;
+            let layers = args.model.layers(&input_shape, args.data.num_classes())?;
+            Sequential::<f32>::from_configs(&input_shape, &layers, 0)?
         }
     };
     print!("{}", model.summary());

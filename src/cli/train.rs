@@ -163,7 +163,7 @@ pub fn run(mut args: TrainArgs, typed: &ArgMatches) -> Result<()> {
             (model, Some(Checkpointer::resume(&dir, state)))
         }
         None => {
-            let layers = args.model.layers(train.num_classes)?;
+            let layers = args.model.layers(&train.sample_shape, train.num_classes)?;
             let mut model =
                 Sequential::<f32>::from_configs(&train.sample_shape, &layers, args.seed)?;
             model.compile(optimizer, loss)?;

@@ -1,7 +1,10 @@
 //! What every layer is: a typed config that serializes (into model and experiment files), and
 //! the built layer that owns parameter ids and runs on the tape.
 
-use super::layers::{ActivationLayer, Dense, Flatten};
+use super::layers::{
+    ActivationLayer, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten,
+    GlobalAveragePooling2D, MaxPool2D,
+};
 use crate::autograd::{ParamId, ParamStore, Tape, Var};
 use crate::error::Result;
 use crate::random::Rng;
@@ -42,6 +45,14 @@ pub enum LayerConfig {
     Dense(Dense),
     Flatten(Flatten),
     Activation(ActivationLayer),
+    Conv2D(Conv2D),
+    #[serde(alias = "MaxPool2D")]
+    MaxPooling2D(MaxPool2D),
+    #[serde(alias = "AvgPool2D")]
+    AveragePooling2D(AveragePooling2D),
+    GlobalAveragePooling2D(GlobalAveragePooling2D),
+    BatchNormalization(BatchNormalization),
+    Dropout(Dropout),
 }
 
 impl LayerConfig {
@@ -51,6 +62,12 @@ impl LayerConfig {
             LayerConfig::Dense(_) => "Dense",
             LayerConfig::Flatten(_) => "Flatten",
             LayerConfig::Activation(_) => "Activation",
+            LayerConfig::Conv2D(_) => "Conv2D",
+            LayerConfig::MaxPooling2D(_) => "MaxPooling2D",
+            LayerConfig::AveragePooling2D(_) => "AveragePooling2D",
+            LayerConfig::GlobalAveragePooling2D(_) => "GlobalAveragePooling2D",
+            LayerConfig::BatchNormalization(_) => "BatchNormalization",
+            LayerConfig::Dropout(_) => "Dropout",
         }
     }
 
@@ -60,6 +77,12 @@ impl LayerConfig {
             LayerConfig::Dense(_) => "dense",
             LayerConfig::Flatten(_) => "flatten",
             LayerConfig::Activation(_) => "activation",
+            LayerConfig::Conv2D(_) => "conv2d",
+            LayerConfig::MaxPooling2D(_) => "max_pooling2d",
+            LayerConfig::AveragePooling2D(_) => "average_pooling2d",
+            LayerConfig::GlobalAveragePooling2D(_) => "global_average_pooling2d",
+            LayerConfig::BatchNormalization(_) => "batch_normalization",
+            LayerConfig::Dropout(_) => "dropout",
         }
     }
 
@@ -69,6 +92,12 @@ impl LayerConfig {
             LayerConfig::Dense(c) => c.name.clone(),
             LayerConfig::Flatten(c) => c.name.clone(),
             LayerConfig::Activation(c) => c.name.clone(),
+            LayerConfig::Conv2D(c) => c.name.clone(),
+            LayerConfig::MaxPooling2D(c) => c.name.clone(),
+            LayerConfig::AveragePooling2D(c) => c.name.clone(),
+            LayerConfig::GlobalAveragePooling2D(c) => c.name.clone(),
+            LayerConfig::BatchNormalization(c) => c.name.clone(),
+            LayerConfig::Dropout(c) => c.name.clone(),
         }
     }
 
@@ -84,6 +113,12 @@ impl LayerConfig {
             LayerConfig::Dense(c) => c.build(name, input_shape, params, rng),
             LayerConfig::Flatten(c) => c.build(name, input_shape),
             LayerConfig::Activation(c) => c.build(name, input_shape),
+            LayerConfig::Conv2D(c) => c.build(name, input_shape, params, rng),
+            LayerConfig::MaxPooling2D(c) => c.build(name, input_shape),
+            LayerConfig::AveragePooling2D(c) => c.build(name, input_shape),
+            LayerConfig::GlobalAveragePooling2D(c) => c.build(name, input_shape),
+            LayerConfig::BatchNormalization(c) => c.build(name, input_shape, params, rng),
+            LayerConfig::Dropout(c) => c.build(name, input_shape),
         }
     }
 }
@@ -98,4 +133,14 @@ macro_rules! into_layer_config {
     };
 }
 
-into_layer_config!(Dense => Dense, Flatten => Flatten, Activation => ActivationLayer);
+into_layer_config!(
+    Dense => Dense,
+    Flatten => Flatten,
+    Activation => ActivationLayer,
+    Conv2D => Conv2D,
+    MaxPooling2D => MaxPool2D,
+    AveragePooling2D => AveragePooling2D,
+    GlobalAveragePooling2D => GlobalAveragePooling2D,
+    BatchNormalization => BatchNormalization,
+    Dropout => Dropout,
+);

@@ -6,23 +6,33 @@
 
 mod activation;
 mod arithmetic;
+mod batch_norm;
 mod bias_activation;
+mod conv2d;
 mod cross_entropy;
+mod dropout;
 mod matmul;
 mod mse;
+mod pool;
 mod reduce;
 mod reshape;
 mod softmax;
+mod window;
 
 pub use activation::{relu, sigmoid, tanh};
 pub use arithmetic::{add, add_scalar, div, mul, scale, sub};
+pub use batch_norm::{batch_norm, batch_norm_inference, BatchMoments};
 pub use bias_activation::{bias_activation, Activation};
+pub use conv2d::conv2d;
 pub use cross_entropy::{
     binary_crossentropy, categorical_crossentropy, sigmoid_binary_crossentropy,
     softmax_crossentropy,
 };
+pub use dropout::{dropout, dropout_mask};
 pub use matmul::{matmul, transpose};
 pub use mse::mean_squared_error;
+pub use pool::{avg_pool2d, global_avg_pool2d, max_pool2d};
 pub use reduce::{mean, sum, sum_squares};
 pub use reshape::reshape;
 pub use softmax::{log_softmax, softmax};
+pub use window::{Padding, Window};

@@ -34,12 +34,30 @@ pub fn format_summary(
     trainable: usize,
     non_trainable: usize,
 ) -> String {
-    const WIDTH: usize = 65;
-    const COLUMNS: [usize; 3] = [29, 55, 65];
+    // tf.keras's 65-character layout, widened when a name or shape would not fit.
+    let name_width = rows
+        .iter()
+        .map(|r| r.name.len() + r.kind.len() + 5)
+        .max()
+        .unwrap_or(0)
+        .max(29);
+    let shape_width = rows
+        .iter()
+        .map(|r| shape_text(&r.output_shape).len() + 2)
+        .max()
+        .unwrap_or(0)
+        .max(26);
+    const PARAM_WIDTH: usize = 10;
+    let columns = [
+        name_width,
+        name_width + shape_width,
+        name_width + shape_width + PARAM_WIDTH,
+    ];
+    let width = columns[2];
     let cell_line = |cells: [&str; 3]| {
         let mut line = String::new();
         for (i, cell) in cells.iter().enumerate() {
-            let end = COLUMNS[i];
+            let end = columns[i];
             let start = line.chars().count();
             let room = end.saturating_sub(start + 1);
             let text: String = cell.chars().take(room.max(1)).collect();
@@ -51,11 +69,11 @@ pub fn format_summary(
         line.trim_end().to_string()
     };
     let mut out = format!("Model: \"{model_name}\"\n");
-    out.push_str(&"_".repeat(WIDTH));
+    out.push_str(&"_".repeat(width));
     out.push('\n');
     out.push_str(&cell_line(["Layer (type)", "Output Shape", "Param #"]));
     out.push('\n');
-    out.push_str(&"=".repeat(WIDTH));
+    out.push_str(&"=".repeat(width));
     out.push('\n');
     for (i, row) in rows.iter().enumerate() {
         let name = format!("{} ({})", row.name, row.kind);
@@ -69,7 +87,7 @@ pub fn format_summary(
             out.push('\n');
         }
     }
-    out.push_str(&"=".repeat(WIDTH));
+    out.push_str(&"=".repeat(width));
     out.push('\n');
     let total = trainable + non_trainable;
     out.push_str(&format!("Total params: {} ({})\n", total, size_text(total)));
@@ -83,7 +101,7 @@ pub fn format_summary(
         non_trainable,
         size_text(non_trainable)
     ));
-    out.push_str(&"_".repeat(WIDTH));
+    out.push_str(&"_".repeat(width));
     out.push('\n');
     out
 }

@@ -22,24 +22,16 @@ pub struct Dense {
     pub units: usize,
     #[serde(default)]
     pub activation: Activation,
-    #[serde(default = "yes")]
+    #[serde(default = "super::yes")]
     pub use_bias: bool,
     #[serde(default)]
     pub kernel_initializer: Initializer,
-    #[serde(default = "zeros")]
+    #[serde(default = "super::zeros")]
     pub bias_initializer: Initializer,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kernel_regularizer: Option<Regularizer>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-}
-
-fn yes() -> bool {
-    true
-}
-
-fn zeros() -> Initializer {
-    Initializer::Zeros
 }
 
 impl Dense {

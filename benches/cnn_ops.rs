@@ -1,0 +1,89 @@
+//! Where a training step of the MNIST CNN (batch 128) and LeNet-5 (batch 32) spends its time:
+//! each op's forward and backward alone, on the models' shapes.
+//!
+//! Run: `cargo bench --bench cnn_ops` (RAYON_NUM_THREADS=2 to match the PyTorch comparison).
+
+use nabla::autograd::{ParamStore, Tape, Var};
+use nabla::ops::{self, Activation, Padding};
+use nabla::tensor::Tensor;
+use std::time::Instant;
+
+fn random(dims: &[usize], seed: u32) -> Tensor<f32> {
+    let mut rng = nabla::random::Rng::new(seed);
+    let n: usize = dims.iter().product();
+    Tensor::from_vec(
+        (0..n).map(|_| rng.uniform(-1.0, 1.0) as f32).collect(),
+        dims,
+    )
+    .unwrap()
+}
+
+/// Best of 5 rounds of the mean time of `reps` runs of forward + backward of `f`.
+fn time(name: &str, inputs: &[Tensor<f32>], f: impl Fn(&mut Tape<f32>, &[Var]) -> Var) {
+    let mut params = ParamStore::default();
+    let mut pool = nabla::autograd::BufferPool::default();
+    let mut run = |backward: bool| {
+        let mut tape = Tape::with_pool(&mut params, std::mem::take(&mut pool), true);
+        // Inputs copied into pooled buffers: a fresh clone would time page faults instead.
+        let vars: Vec<Var> = inputs
+            .iter()
+            .map(|t| {
+                let mut copy = tape.alloc(t.shape());
+                copy.data_mut().copy_from_slice(t.data());
+                tape.input_with_grad(copy)
+            })
+            .collect();
+        let y = f(&mut tape, &vars);
+        if backward {
+            let loss = ops::sum(&mut tape, y);
+            tape.backward(loss).unwrap();
+        }
+        pool = tape.finish();
+    };
+    let mut best = [f64::MAX; 2];
+    for (i, backward) in [false, true].into_iter().enumerate() {
+        run(backward);
+        for _ in 0..5 {
+            let start = Instant::now();
+            for _ in 0..10 {
+                run(backward);
+            }
+            best[i] = best[i].min(start.elapsed().as_secs_f64() / 10.0);
+        }
+    }
+    println!(
+        "{name:<40} forward {:>8.2} ms   forward+backward {:>8.2} ms",
+        best[0] * 1e3,
+        best[1] * 1e3
+    );
+}
+
+fn main() {
+    let conv = |s: Padding| {
+        move |t: &mut Tape<f32>, v: &[Var]| ops::conv2d(t, v[0], v[1], [1, 1], s).unwrap()
+    };
+    for (label, batch, image, kernel) in [
+        ("cnn conv1", 128, [28, 28, 1], [3, 3, 1, 32]),
+        ("cnn conv2", 128, [13, 13, 32], [3, 3, 32, 64]),
+        ("lenet conv1", 32, [32, 32, 3], [5, 5, 3, 6]),
+        ("lenet conv2", 32, [14, 14, 6], [5, 5, 6, 16]),
+    ] {
+        let x = random(&[batch, image[0], image[1], image[2]], 1);
+        let k = random(&kernel, 2);
+        time(label, &[x, k], conv(Padding::Valid));
+    }
+    for (label, dims) in [
+        ("cnn pool1", [128, 26, 26, 32]),
+        ("cnn pool2", [128, 11, 11, 64]),
+        ("lenet pool1", [32, 28, 28, 6]),
+    ] {
+        let x = random(&dims, 3);
+        time(&format!("{label} max"), std::slice::from_ref(&x), |t, v| {
+            ops::max_pool2d(t, v[0], [2, 2], [2, 2], Padding::Valid).unwrap()
+        });
+        let b = random(&[dims[3]], 4);
+        time(&format!("{label} input bias+relu"), &[x, b], |t, v| {
+            ops::bias_activation(t, v[0], Some(v[1]), Activation::Relu).unwrap()
+        });
+    }
+}

@@ -1,0 +1,100 @@
+//! AveragePooling2D: the mean of each window, per channel (padding left out of the mean).
+
+use super::conv2d::{window_output, Size2};
+use super::max_pool2d::two;
+use crate::autograd::{ParamId, Tape, Var};
+use crate::error::Result;
+use crate::nn::{Context, Layer};
+use crate::ops::{self, Padding};
+use crate::tensor::Float;
+use serde::{Deserialize, Serialize};
+
+/// Average pooling's options, with Keras's defaults: 2x2 windows, strides equal to the window.
+///
+/// ```
+/// use nabla::nn::layers::AveragePooling2D;
+/// let pool = AveragePooling2D::new(3).strides(2);
+/// assert_eq!(pool.pool_size.0, [3, 3]);
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AveragePooling2D {
+    #[serde(default = "two")]
+    pub pool_size: Size2,
+    /// `None` means the window size, as in Keras.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strides: Option<Size2>,
+    #[serde(default)]
+    pub padding: Padding,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl Default for AveragePooling2D {
+    fn default() -> Self {
+        AveragePooling2D::new(2)
+    }
+}
+
+impl AveragePooling2D {
+    pub fn new(pool_size: impl Into<Size2>) -> Self {
+        AveragePooling2D {
+            pool_size: pool_size.into(),
+            strides: None,
+            padding: Padding::Valid,
+            name: None,
+        }
+    }
+
+    pub fn strides(mut self, strides: impl Into<Size2>) -> Self {
+        self.strides = Some(strides.into());
+        self
+    }
+
+    pub fn padding(mut self, padding: Padding) -> Self {
+        self.padding = padding;
+        self
+    }
+
+    pub(crate) fn build<T: Float>(
+        &self,
+        name: String,
+        input_shape: &[usize],
+    ) -> Result<Box<dyn Layer<T>>> {
+        let strides = self.strides.unwrap_or(self.pool_size);
+        let out = window_output(&name, input_shape, self.pool_size, strides, self.padding)?;
+        Ok(Box::new(BuiltAvgPool {
+            name,
+            pool: self.pool_size.0,
+            strides: strides.0,
+            padding: self.padding,
+            output_shape: out.to_vec(),
+        }))
+    }
+}
+
+struct BuiltAvgPool {
+    name: String,
+    pool: [usize; 2],
+    strides: [usize; 2],
+    padding: Padding,
+    output_shape: Vec<usize>,
+}
+
+impl<T: Float> Layer<T> for BuiltAvgPool {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn output_shape(&self) -> &[usize] {
+        &self.output_shape
+    }
+
+    fn params(&self) -> &[ParamId] {
+        &[]
+    }
+
+    fn forward(&mut self, tape: &mut Tape<T>, x: Var, _ctx: &mut Context) -> Result<Var> {
+        ops::avg_pool2d(tape, x, self.pool, self.strides, self.padding)
+    }
+}

@@ -1,0 +1,103 @@
+//! MaxPool2D: the largest value of each window, per channel (Keras's `MaxPooling2D`).
+
+use super::conv2d::{window_output, Size2};
+use crate::autograd::{ParamId, Tape, Var};
+use crate::error::Result;
+use crate::nn::{Context, Layer};
+use crate::ops::{self, Padding};
+use crate::tensor::Float;
+use serde::{Deserialize, Serialize};
+
+/// Max pooling's options, with Keras's defaults: 2x2 windows, strides equal to the window.
+///
+/// ```
+/// use nabla::nn::layers::MaxPool2D;
+/// let pool = MaxPool2D::new(3).strides(2);
+/// assert_eq!(pool.pool_size.0, [3, 3]);
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaxPool2D {
+    #[serde(default = "two")]
+    pub pool_size: Size2,
+    /// `None` means the window size, as in Keras.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strides: Option<Size2>,
+    #[serde(default)]
+    pub padding: Padding,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+pub(crate) fn two() -> Size2 {
+    Size2([2, 2])
+}
+
+impl Default for MaxPool2D {
+    fn default() -> Self {
+        MaxPool2D::new(2)
+    }
+}
+
+impl MaxPool2D {
+    pub fn new(pool_size: impl Into<Size2>) -> Self {
+        MaxPool2D {
+            pool_size: pool_size.into(),
+            strides: None,
+            padding: Padding::Valid,
+            name: None,
+        }
+    }
+
+    pub fn strides(mut self, strides: impl Into<Size2>) -> Self {
+        self.strides = Some(strides.into());
+        self
+    }
+
+    pub fn padding(mut self, padding: Padding) -> Self {
+        self.padding = padding;
+        self
+    }
+
+    pub(crate) fn build<T: Float>(
+        &self,
+        name: String,
+        input_shape: &[usize],
+    ) -> Result<Box<dyn Layer<T>>> {
+        let strides = self.strides.unwrap_or(self.pool_size);
+        let out = window_output(&name, input_shape, self.pool_size, strides, self.padding)?;
+        Ok(Box::new(BuiltMaxPool {
+            name,
+            pool: self.pool_size.0,
+            strides: strides.0,
+            padding: self.padding,
+            output_shape: out.to_vec(),
+        }))
+    }
+}
+
+struct BuiltMaxPool {
+    name: String,
+    pool: [usize; 2],
+    strides: [usize; 2],
+    padding: Padding,
+    output_shape: Vec<usize>,
+}
+
+impl<T: Float> Layer<T> for BuiltMaxPool {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn output_shape(&self) -> &[usize] {
+        &self.output_shape
+    }
+
+    fn params(&self) -> &[ParamId] {
+        &[]
+    }
+
+    fn forward(&mut self, tape: &mut Tape<T>, x: Var, _ctx: &mut Context) -> Result<Var> {
+        ops::max_pool2d(tape, x, self.pool, self.strides, self.padding)
+    }
+}

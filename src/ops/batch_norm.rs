@@ -1,0 +1,381 @@
+//! Batch normalization over the last axis (channels for NHWC images, units for Dense outputs).
+//!
+//! Training, with M rows (all axes but the last) and per channel:
+//!   μ = (1/M)·Σ x,   σ² = (1/M)·Σ (x − μ)²   (biased, as Keras normalizes with),
+//!   x̂ = (x − μ)/√(σ² + ε),   y = γ·x̂ + β.
+//! Backward, with G = ∂L/∂y and s = 1/√(σ² + ε), through μ and σ² as well as x:
+//!   ∂L/∂β = Σ G,   ∂L/∂γ = Σ G·x̂,
+//!   ∂L/∂x = γ·s·(G − (1/M)·Σ G − x̂·(1/M)·Σ G·x̂).
+//! Inference uses fixed (moving) statistics m, v instead, so x̂ = (x − m)/√(v + ε) is affine
+//! in x:  ∂L/∂x = γ·G/√(v + ε), and ∂L/∂γ, ∂L/∂β as above.
+//!
+//! Channel sums run in f64 over fixed blocks of rows, added in block order: the same numbers
+//! for any thread count.
+
+use crate::autograd::{Backward, GradSink, OpIo, Tape, Var};
+use crate::error::{Error, Result};
+use crate::tensor::Float;
+use rayon::prelude::*;
+
+/// Rows per block of a channel reduction.
+const BLOCK: usize = 256;
+
+/// The batch's per-channel mean and (biased) variance, for the layer's moving averages.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BatchMoments {
+    pub mean: Vec<f64>,
+    pub variance: Vec<f64>,
+}
+
+/// Training-mode batch normalization of `x` over its last axis. `gamma` and `beta`, when
+/// given, have one value per channel. Returns the output and the batch's moments.
+pub fn batch_norm<T: Float>(
+    tape: &mut Tape<T>,
+    x: Var,
+    gamma: Option<Var>,
+    beta: Option<Var>,
+    epsilon: f64,
+) -> Result<(Var, BatchMoments)> {
+    let (rows, c) = channels(tape, x, gamma, beta)?;
+    let xs = tape.value(x).data();
+    let inv_m = 1.0 / rows as f64;
+    let mean: Vec<f64> = reduce_channels(rows, c, 1, |r, acc| {
+        for (a, &v) in acc.iter_mut().zip(&xs[r * c..(r + 1) * c]) {
+            *a += v.as_f64();
+        }
+    })
+    .into_iter()
+    .map(|s| s * inv_m)
+    .collect();
+    let variance: Vec<f64> = reduce_channels(rows, c, 1, |r, acc| {
+        for ((a, &v), &mu) in acc.iter_mut().zip(&xs[r * c..(r + 1) * c]).zip(&mean) {
+            let d = v.as_f64() - mu;
+            *a += d * d;
+        }
+    })
+    .into_iter()
+    .map(|s| s * inv_m)
+    .collect();
+    let shift: Vec<T> = mean.iter().map(|&m| T::of(m)).collect();
+    let inv_std: Vec<T> = variance
+        .iter()
+        .map(|&v| T::of(1.0 / (v + epsilon).sqrt()))
+        .collect();
+    let out = normalize(tape, x, gamma, beta, &shift, &inv_std);
+    let (inputs, slots) = arrange(x, gamma, beta);
+    let var = tape.push_op(
+        "batch_norm",
+        out,
+        &inputs[..slots.count],
+        BatchNormBackward {
+            shift,
+            inv_std,
+            slots,
+            training: true,
+        },
+    );
+    Ok((var, BatchMoments { mean, variance }))
+}
+
+/// Inference-mode batch normalization with fixed statistics (the moving mean and variance).
+pub fn batch_norm_inference<T: Float>(
+    tape: &mut Tape<T>,
+    x: Var,
+    gamma: Option<Var>,
+    beta: Option<Var>,
+    mean: &[T],
+    variance: &[T],
+    epsilon: f64,
+) -> Result<Var> {
+    let (_, c) = channels(tape, x, gamma, beta)?;
+    if mean.len() != c || variance.len() != c {
+        return Err(Error::shape(format!(
+            "batch_norm: {} means and {} variances for {c} channels",
+            mean.len(),
+            variance.len()
+        )));
+    }
+    let shift = mean.to_vec();
+    let inv_std: Vec<T> = variance
+        .iter()
+        .map(|&v| T::of(1.0 / (v.as_f64() + epsilon).sqrt()))
+        .collect();
+    let out = normalize(tape, x, gamma, beta, &shift, &inv_std);
+    let (inputs, slots) = arrange(x, gamma, beta);
+    Ok(tape.push_op(
+        "batch_norm",
+        out,
+        &inputs[..slots.count],
+        BatchNormBackward {
+            shift,
+            inv_std,
+            slots,
+            training: false,
+        },
+    ))
+}
+
+/// (rows, channels) of `x`, after checking γ and β have one value per channel.
+fn channels<T: Float>(
+    tape: &Tape<T>,
+    x: Var,
+    gamma: Option<Var>,
+    beta: Option<Var>,
+) -> Result<(usize, usize)> {
+    let shape = tape.shape(x);
+    if shape.rank() < 2 {
+        return Err(Error::shape(format!(
+            "batch_norm needs a batch of at least 1-D samples, got {shape}"
+        )));
+    }
+    let c = shape.dim(-1);
+    for v in [gamma, beta].into_iter().flatten() {
+        if tape.shape(v).dims() != [c] {
+            return Err(Error::shape(format!(
+                "batch_norm: a per-channel parameter of shape {} for input {shape}",
+                tape.shape(v)
+            )));
+        }
+    }
+    Ok((shape.numel() / c.max(1), c))
+}
+
+/// y = γ·(x − shift)·inv_std + β, rows in parallel.
+fn normalize<T: Float>(
+    tape: &mut Tape<T>,
+    x: Var,
+    gamma: Option<Var>,
+    beta: Option<Var>,
+    shift: &[T],
+    inv_std: &[T],
+) -> crate::tensor::Tensor<T> {
+    let c = shift.len();
+    // Fold γ into the scale and β into the offset: y = x·a + b.
+    let a: Vec<T> = match gamma {
+        Some(g) => tape
+            .value(g)
+            .data()
+            .iter()
+            .zip(inv_std)
+            .map(|(&g, &s)| g * s)
+            .collect(),
+        None => inv_std.to_vec(),
+    };
+    let b: Vec<T> = (0..c)
+        .map(|j| {
+            let beta = beta.map_or(T::zero(), |b| tape.value(b).data()[j]);
+            beta - shift[j] * a[j]
+        })
+        .collect();
+    let mut out = tape.alloc(tape.shape(x));
+    out.data_mut()
+        .par_chunks_mut(BLOCK * c)
+        .zip(tape.value(x).data().par_chunks(BLOCK * c))
+        .for_each(|(out, xs)| {
+            for (orow, xrow) in out.chunks_mut(c).zip(xs.chunks(c)) {
+                for (((o, &v), &a), &b) in orow.iter_mut().zip(xrow).zip(&a).zip(&b) {
+                    *o = v * a + b;
+                }
+            }
+        });
+    out
+}
+
+/// Which tape input holds γ and β (x is always input 0).
+#[derive(Clone, Copy)]
+struct Slots {
+    gamma: Option<usize>,
+    beta: Option<usize>,
+    count: usize,
+}
+
+fn arrange(x: Var, gamma: Option<Var>, beta: Option<Var>) -> ([Var; 3], Slots) {
+    let mut inputs = [x; 3];
+    let mut slots = Slots {
+        gamma: None,
+        beta: None,
+        count: 1,
+    };
+    if let Some(g) = gamma {
+        inputs[slots.count] = g;
+        slots.gamma = Some(slots.count);
+        slots.count += 1;
+    }
+    if let Some(b) = beta {
+        inputs[slots.count] = b;
+        slots.beta = Some(slots.count);
+        slots.count += 1;
+    }
+    (inputs, slots)
+}
+
+struct BatchNormBackward<T> {
+    /// μ (training) or the moving mean (inference), per channel.
+    shift: Vec<T>,
+    /// 1/√(σ² + ε) per channel.
+    inv_std: Vec<T>,
+    slots: Slots,
+    training: bool,
+}
+
+impl<T: Float> Backward<T> for BatchNormBackward<T> {
+    fn backward(&self, io: &OpIo<'_, T>, grads: &mut GradSink<'_, T>) {
+        let c = self.shift.len();
+        let (xs, g) = (io.input(0).data(), io.grad_out().data());
+        let rows = g.len() / c;
+        let (shift, inv_std) = (&self.shift, &self.inv_std);
+        // Σ G and Σ G·x̂ per channel, side by side.
+        let sums = reduce_channels(rows, c, 2, |r, acc| {
+            let (sg, sgx) = acc.split_at_mut(c);
+            let (xrow, grow) = (&xs[r * c..(r + 1) * c], &g[r * c..(r + 1) * c]);
+            for j in 0..c {
+                let gv = grow[j].as_f64();
+                let xhat = ((xrow[j] - shift[j]) * inv_std[j]).as_f64();
+                sg[j] += gv;
+                sgx[j] += gv * xhat;
+            }
+        });
+        let (sum_g, sum_gx) = sums.split_at(c);
+        if let Some(dgamma) = self.slots.gamma.and_then(|i| grads.slot(i)) {
+            dgamma.put(sum_gx.iter().map(|&v| T::of(v)));
+        }
+        if let Some(dbeta) = self.slots.beta.and_then(|i| grads.slot(i)) {
+            dbeta.put(sum_g.iter().map(|&v| T::of(v)));
+        }
+        let gamma: Vec<T> = match self.slots.gamma {
+            Some(i) => io.input(i).data().to_vec(),
+            None => vec![T::one(); c],
+        };
+        let Some(dx) = grads.slot(0) else {
+            return;
+        };
+        // ∂L/∂x = k·(G − a − x̂·b), with k = γ·s and, in training, a = ΣG/M, b = ΣG·x̂/M.
+        let inv_m = 1.0 / rows as f64;
+        let k: Vec<T> = gamma.iter().zip(inv_std).map(|(&g, &s)| g * s).collect();
+        let (a, b): (Vec<T>, Vec<T>) = if self.training {
+            sum_g
+                .iter()
+                .zip(sum_gx)
+                .map(|(&sg, &sgx)| (T::of(sg * inv_m), T::of(sgx * inv_m)))
+                .unzip()
+        } else {
+            (vec![T::zero(); c], vec![T::zero(); c])
+        };
+        let accumulate = dx.accumulate;
+        dx.data
+            .par_chunks_mut(BLOCK * c)
+            .zip(g.par_chunks(BLOCK * c))
+            .zip(xs.par_chunks(BLOCK * c))
+            .for_each(|((dx, g), xs)| {
+                for ((drow, grow), xrow) in dx.chunks_mut(c).zip(g.chunks(c)).zip(xs.chunks(c)) {
+                    for j in 0..c {
+                        let xhat = (xrow[j] - shift[j]) * inv_std[j];
+                        let v = k[j] * (grow[j] - a[j] - xhat * b[j]);
+                        if accumulate {
+                            drow[j] += v;
+                        } else {
+                            drow[j] = v;
+                        }
+                    }
+                }
+            });
+    }
+}
+
+/// Per-channel sums over `rows` rows: `add(row, acc)` adds row `row`'s `terms·c` contributions.
+/// Blocks of rows are summed in parallel and the block sums added in order.
+fn reduce_channels(
+    rows: usize,
+    c: usize,
+    terms: usize,
+    add: impl Fn(usize, &mut [f64]) + Sync,
+) -> Vec<f64> {
+    let partials: Vec<Vec<f64>> = (0..rows.div_ceil(BLOCK))
+        .into_par_iter()
+        .map(|block| {
+            let mut acc = vec![0.0; terms * c];
+            for r in block * BLOCK..((block + 1) * BLOCK).min(rows) {
+                add(r, &mut acc);
+            }
+            acc
+        })
+        .collect();
+    let mut total = vec![0.0; terms * c];
+    for p in partials {
+        for (t, v) in total.iter_mut().zip(p) {
+            *t += v;
+        }
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::autograd::check::{assert_gradients, random_tensor};
+    use crate::autograd::ParamStore;
+
+    #[test]
+    fn training_output_has_zero_mean_and_unit_variance_per_channel() {
+        let x = random_tensor(&[6, 2, 2, 3], 100);
+        let mut params = ParamStore::default();
+        let mut tape = Tape::new(&mut params);
+        let xv = tape.input(x);
+        let (y, moments) = batch_norm(&mut tape, xv, None, None, 0.0).unwrap();
+        let y = tape.value(y).data();
+        for j in 0..3 {
+            let col: Vec<f64> = y.iter().skip(j).step_by(3).copied().collect();
+            let mean = col.iter().sum::<f64>() / col.len() as f64;
+            let var = col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / col.len() as f64;
+            assert!(mean.abs() < 1e-12 && (var - 1.0).abs() < 1e-12);
+        }
+        assert_eq!(moments.mean.len(), 3);
+    }
+
+    #[test]
+    fn training_gradients_through_mean_and_variance() {
+        for (dims, seed) in [(vec![8, 3], 1u32), (vec![2, 3, 3, 4], 2), (vec![5, 1], 3)] {
+            let c = dims[dims.len() - 1];
+            let inputs = [
+                random_tensor(&dims, 110 + seed),
+                random_tensor(&[c], 120 + seed),
+                random_tensor(&[c], 130 + seed),
+            ];
+            assert_gradients(&inputs, |t, v| {
+                Ok(batch_norm(t, v[0], Some(v[1]), Some(v[2]), 1e-3)?.0)
+            });
+            assert_gradients(&inputs[..1], |t, v| {
+                Ok(batch_norm(t, v[0], None, None, 1e-3)?.0)
+            });
+            assert_gradients(&[inputs[0].clone(), inputs[2].clone()], |t, v| {
+                Ok(batch_norm(t, v[0], None, Some(v[1]), 1e-3)?.0)
+            });
+        }
+    }
+
+    #[test]
+    fn inference_gradients() {
+        let inputs = [
+            random_tensor(&[4, 3, 2], 140),
+            random_tensor(&[2], 141),
+            random_tensor(&[2], 142),
+        ];
+        let (mean, var) = ([0.3, -0.2], [0.5, 2.0]);
+        assert_gradients(&inputs, |t, v| {
+            batch_norm_inference(t, v[0], Some(v[1]), Some(v[2]), &mean, &var, 1e-3)
+        });
+    }
+
+    #[test]
+    fn inference_uses_the_given_statistics() {
+        let x = random_tensor(&[3, 2], 150);
+        let mut params = ParamStore::default();
+        let mut tape = Tape::new(&mut params);
+        let xv = tape.input(x.clone());
+        let y = batch_norm_inference(&mut tape, xv, None, None, &[1.0, -1.0], &[4.0, 0.25], 0.0)
+            .unwrap();
+        let y = tape.value(y).data();
+        assert!((y[0] - (x.data()[0] - 1.0) / 2.0).abs() < 1e-12);
+        assert!((y[1] - (x.data()[1] + 1.0) / 0.5).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,304 @@
+//! 2-D convolution (cross-correlation, as every framework computes it), NHWC, by im2col + GEMM.
+//!
+//! Forward. Unfold every window of the input into one row of a matrix
+//!   cols[(n, oy, ox), (i, j, c)] = x[n, oy·s_h + i − p_t, ox·s_w + j − p_l, c]   (0 outside)
+//! so that with the kernel W of shape (k_h, k_w, C, F) read as a (k_h·k_w·C) × F matrix,
+//!   y = cols · W,   y of shape (N·OH·OW) × F, which is already NHWC.
+//! The whole batch is one GEMM: the products are as large as the batch allows.
+//!
+//! Backward, with G = ∂L/∂y as an (N·OH·OW) × F matrix:
+//!   ∂L/∂W    = colsᵀ · G          (one GEMM over the whole batch)
+//!   ∂L/∂cols = G · Wᵀ
+//!   ∂L/∂x    = col2im(∂L/∂cols): each row's entries added back where im2col read them.
+//!
+//! The unfolding is an op of its own (`im2col`, backward `col2im`), so `cols` lives on the tape
+//! and returns to the buffer pool after the step instead of being allocated afresh each time.
+
+use super::window::{Padding, Window};
+use crate::autograd::{Backward, GradSink, OpIo, Tape, Var};
+use crate::error::{Error, Result};
+use crate::tensor::{gemm_im2col as gemm, Float, Shape, Transpose};
+use rayon::prelude::*;
+
+/// y = conv2d(x, kernel) with `x` (N, H, W, C) and `kernel` (k_h, k_w, C, F); no bias (add it
+/// with `ops::bias_activation`, fused with the activation).
+pub fn conv2d<T: Float>(
+    tape: &mut Tape<T>,
+    x: Var,
+    kernel: Var,
+    strides: [usize; 2],
+    padding: Padding,
+) -> Result<Var> {
+    let (xs, ks) = (tape.shape(x), tape.shape(kernel));
+    let &[k_h, k_w, k_c, filters] = ks.dims() else {
+        return Err(Error::shape(format!(
+            "conv2d kernel must be (height, width, in, out), got {ks}"
+        )));
+    };
+    let window = Window::new("conv2d", xs.dims(), [k_h, k_w], strides, padding)?;
+    if k_c != window.channels {
+        return Err(Error::shape(format!(
+            "conv2d kernel {ks} expects {k_c} input channels, the input {xs} has {}",
+            window.channels
+        )));
+    }
+    let cols = im2col(tape, x, window)?;
+    let rows = window.batch * window.out_pixels();
+    let depth = k_h * k_w * k_c;
+    let mut out = tape.alloc(Shape::new(&[
+        window.batch,
+        window.out_h,
+        window.out_w,
+        filters,
+    ]));
+    gemm(
+        rows,
+        filters,
+        depth,
+        tape.value(cols).data(),
+        Transpose::No,
+        tape.value(kernel).data(),
+        Transpose::No,
+        out.data_mut(),
+        false,
+    );
+    Ok(tape.push_op(
+        "conv2d",
+        out,
+        &[cols, kernel],
+        ConvGemmBackward {
+            rows,
+            depth,
+            filters,
+        },
+    ))
+}
+
+/// cols · W as a matrix product; the rule is matmul's.
+struct ConvGemmBackward {
+    rows: usize,
+    depth: usize,
+    filters: usize,
+}
+
+impl<T: Float> Backward<T> for ConvGemmBackward {
+    fn backward(&self, io: &OpIo<'_, T>, grads: &mut GradSink<'_, T>) {
+        let (m, k, n) = (self.rows, self.depth, self.filters);
+        let (cols, w, g) = (io.input(0).data(), io.input(1).data(), io.grad_out().data());
+        if let Some(dw) = grads.slot(1) {
+            gemm(
+                k,
+                n,
+                m,
+                cols,
+                Transpose::Yes,
+                g,
+                Transpose::No,
+                dw.data,
+                dw.accumulate,
+            );
+        }
+        if let Some(dcols) = grads.slot(0) {
+            gemm(
+                m,
+                k,
+                n,
+                g,
+                Transpose::No,
+                w,
+                Transpose::Yes,
+                dcols.data,
+                dcols.accumulate,
+            );
+        }
+    }
+}
+
+/// Every window of `x` as a row: (N·OH·OW) × (k_h·k_w·C).
+fn im2col<T: Float>(tape: &mut Tape<T>, x: Var, window: Window) -> Result<Var> {
+    let depth = window.k_h * window.k_w * window.channels;
+    let mut cols = tape.alloc(Shape::new(&[window.batch * window.out_pixels(), depth]));
+    let per_image = window.out_pixels() * depth;
+    cols.data_mut()
+        .par_chunks_mut(per_image)
+        .zip(tape.value(x).data().par_chunks(window.in_len()))
+        .for_each(|(cols, image)| unfold(&window, image, cols));
+    Ok(tape.push_op("im2col", cols, &[x], Col2Im(window)))
+}
+
+/// im2col for one image.
+fn unfold<T: Float>(w: &Window, image: &[T], cols: &mut [T]) {
+    let c = w.channels;
+    let depth = w.k_h * w.k_w * c;
+    for oy in 0..w.out_h {
+        let (ki, iy, nh) = w.rows(oy);
+        for ox in 0..w.out_w {
+            let (kj, ix, nw) = w.cols(ox);
+            let row = &mut cols[(oy * w.out_w + ox) * depth..][..depth];
+            if nh < w.k_h || nw < w.k_w {
+                row.fill(T::zero());
+            }
+            // Consecutive kernel columns read consecutive input pixels: one copy per kernel row.
+            for r in 0..nh {
+                let src = &image[((iy + r) * w.in_w + ix) * c..][..nw * c];
+                row[((ki + r) * w.k_w + kj) * c..][..nw * c].copy_from_slice(src);
+            }
+        }
+    }
+}
+
+/// col2im for one image: adds every row of `dcols` back onto the pixels it was read from.
+fn fold_add<T: Float>(w: &Window, dcols: &[T], dimage: &mut [T]) {
+    let c = w.channels;
+    let depth = w.k_h * w.k_w * c;
+    for oy in 0..w.out_h {
+        let (ki, iy, nh) = w.rows(oy);
+        for ox in 0..w.out_w {
+            let (kj, ix, nw) = w.cols(ox);
+            let row = &dcols[(oy * w.out_w + ox) * depth..][..depth];
+            for r in 0..nh {
+                let dst = &mut dimage[((iy + r) * w.in_w + ix) * c..][..nw * c];
+                let src = &row[((ki + r) * w.k_w + kj) * c..][..nw * c];
+                for (d, &s) in dst.iter_mut().zip(src) {
+                    *d += s;
+                }
+            }
+        }
+    }
+}
+
+struct Col2Im(Window);
+
+impl<T: Float> Backward<T> for Col2Im {
+    fn backward(&self, io: &OpIo<'_, T>, grads: &mut GradSink<'_, T>) {
+        let w = &self.0;
+        let Some(dx) = grads.slot(0) else {
+            return;
+        };
+        let per_image = w.out_pixels() * w.k_h * w.k_w * w.channels;
+        let accumulate = dx.accumulate;
+        dx.data
+            .par_chunks_mut(w.in_len())
+            .zip(io.grad_out().data().par_chunks(per_image))
+            .for_each(|(dimage, dcols)| {
+                if !accumulate {
+                    dimage.fill(T::zero());
+                }
+                fold_add(w, dcols, dimage);
+            });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::autograd::check::{assert_gradients, random_tensor};
+    use crate::autograd::ParamStore;
+    use crate::tensor::Tensor;
+
+    /// The definition, summed term by term, to check the im2col path against.
+    fn direct(x: &Tensor<f64>, k: &Tensor<f64>, s: [usize; 2], padding: Padding) -> Vec<f64> {
+        let (xd, kd) = (x.dims(), k.dims());
+        let w = Window::new("test", xd, [kd[0], kd[1]], s, padding).unwrap();
+        let f = kd[3];
+        let mut out = vec![0.0; w.batch * w.out_pixels() * f];
+        for n in 0..w.batch {
+            for oy in 0..w.out_h {
+                for ox in 0..w.out_w {
+                    for o in 0..f {
+                        let mut acc = 0.0;
+                        for i in 0..w.k_h {
+                            for j in 0..w.k_w {
+                                let y = (oy * s[0] + i) as isize - w.pad_top as isize;
+                                let xx = (ox * s[1] + j) as isize - w.pad_left as isize;
+                                if y < 0 || xx < 0 || y >= w.in_h as isize || xx >= w.in_w as isize
+                                {
+                                    continue;
+                                }
+                                for c in 0..w.channels {
+                                    let xi = ((n * w.in_h + y as usize) * w.in_w + xx as usize)
+                                        * w.channels
+                                        + c;
+                                    let ki = ((i * w.k_w + j) * w.channels + c) * f + o;
+                                    acc += x.data()[xi] * k.data()[ki];
+                                }
+                            }
+                        }
+                        out[((n * w.out_h + oy) * w.out_w + ox) * f + o] = acc;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// (input dims, kernel dims, strides, padding).
+    type Case = ([usize; 4], [usize; 4], [usize; 2], Padding);
+
+    const CASES: [Case; 7] = [
+        ([2, 5, 5, 1], [3, 3, 1, 2], [1, 1], Padding::Valid),
+        ([2, 5, 5, 3], [3, 3, 3, 4], [1, 1], Padding::Same),
+        ([1, 6, 7, 2], [3, 3, 2, 3], [2, 2], Padding::Valid),
+        ([1, 6, 7, 2], [3, 3, 2, 3], [2, 2], Padding::Same),
+        ([2, 5, 4, 3], [2, 2, 3, 2], [1, 2], Padding::Same),
+        ([1, 7, 7, 4], [5, 5, 4, 1], [2, 1], Padding::Same),
+        ([1, 4, 4, 2], [1, 1, 2, 5], [1, 1], Padding::Valid),
+    ];
+
+    #[test]
+    fn im2col_gemm_equals_the_definition() {
+        for (seed, (xd, kd, s, p)) in CASES.into_iter().enumerate() {
+            let x = random_tensor(&xd, 10 + seed as u32);
+            let k = random_tensor(&kd, 20 + seed as u32);
+            let mut params = ParamStore::default();
+            let mut tape = Tape::new(&mut params);
+            let (xv, kv) = (tape.input(x.clone()), tape.input(k.clone()));
+            let y = conv2d(&mut tape, xv, kv, s, p).unwrap();
+            let expected = direct(&x, &k, s, p);
+            for (a, b) in tape.value(y).data().iter().zip(&expected) {
+                assert!((a - b).abs() < 1e-12, "case {seed}: {a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn conv2d_gradients_valid_and_same_strides_1_and_2() {
+        for (seed, (xd, kd, s, p)) in CASES.into_iter().enumerate() {
+            let inputs = [
+                random_tensor(&xd, 30 + seed as u32),
+                random_tensor(&kd, 40 + seed as u32),
+            ];
+            assert_gradients(&inputs, |t, v| conv2d(t, v[0], v[1], s, p));
+        }
+    }
+
+    #[test]
+    fn gradient_accumulates_into_a_reused_input() {
+        // x feeds two convolutions: both col2im passes must add up.
+        let inputs = [
+            random_tensor(&[1, 4, 4, 2], 50),
+            random_tensor(&[3, 3, 2, 2], 51),
+        ];
+        assert_gradients(&inputs, |t, v| {
+            let a = conv2d(t, v[0], v[1], [1, 1], Padding::Same)?;
+            let b = conv2d(t, v[0], v[1], [2, 2], Padding::Same)?;
+            let a = crate::ops::sum(t, a);
+            let b = crate::ops::sum_squares(t, b);
+            crate::ops::add(t, a, b)
+        });
+    }
+
+    #[test]
+    fn mismatched_channels_are_a_shape_error() {
+        let mut params = ParamStore::<f64>::default();
+        let mut tape = Tape::new(&mut params);
+        let x = tape.input(random_tensor(&[1, 4, 4, 2], 1));
+        let k = tape.input(random_tensor(&[3, 3, 3, 1], 2));
+        assert!(matches!(
+            conv2d(&mut tape, x, k, [1, 1], Padding::Valid),
+            Err(Error::Shape(_))
+        ));
+        let k = tape.input(random_tensor(&[5, 5, 2, 1], 2));
+        assert!(conv2d(&mut tape, x, k, [1, 1], Padding::Valid).is_err());
+    }
+}

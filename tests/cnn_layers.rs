@@ -1,0 +1,189 @@
+//! Training and inference modes of the CNN layers, seen through `Sequential`.
+
+use nabla::nn::layers::{BatchNormalization, Conv2D, Dense, Dropout, Flatten, MaxPool2D};
+use nabla::nn::{Loss, OptimizerConfig};
+use nabla::ops::Activation;
+use nabla::tensor::Tensor;
+use nabla::train::Sequential;
+
+fn batch(n: usize, dims: &[usize], seed: u32) -> Tensor<f64> {
+    let mut rng = nabla::random::Rng::new(seed);
+    let len = n * dims.iter().product::<usize>();
+    let mut shape = vec![n];
+    shape.extend_from_slice(dims);
+    Tensor::from_vec(
+        (0..len).map(|_| rng.uniform(-1.0, 3.0)).collect(),
+        nabla::Shape::new(&shape),
+    )
+    .unwrap()
+}
+
+fn one_hot(n: usize, classes: usize) -> Tensor<f64> {
+    let mut y = Tensor::zeros([n, classes]);
+    for i in 0..n {
+        y.data_mut()[i * classes + i % classes] = 1.0;
+    }
+    y
+}
+
+#[test]
+fn batch_norm_trains_on_batch_statistics_and_infers_with_moving_ones() {
+    let mut model = Sequential::<f64>::new(&[3]);
+    model.add(BatchNormalization::new()).unwrap();
+    model
+        .compile(OptimizerConfig::sgd(0.0001, 0.0), Loss::MeanSquaredError)
+        .unwrap();
+    assert_eq!(model.count_params(), (6, 6));
+
+    let x = batch(16, &[3], 1);
+    // One step: the moving averages move 1% of the way to the batch's moments.
+    model.train_on_batch(x.clone(), batch(16, &[3], 2)).unwrap();
+    let params = model.params();
+    let get = |name: &str| params.value(params.find(name).unwrap()).data().to_vec();
+    let (mm, mv) = (
+        get("batch_normalization/moving_mean"),
+        get("batch_normalization/moving_variance"),
+    );
+    for j in 0..3 {
+        let col: Vec<f64> = x.data().iter().skip(j).step_by(3).copied().collect();
+        let mean = col.iter().sum::<f64>() / 16.0;
+        let var = col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 16.0;
+        assert!((mm[j] - 0.01 * mean).abs() < 1e-12, "moving mean {j}");
+        assert!(
+            (mv[j] - (0.99 + 0.01 * var)).abs() < 1e-12,
+            "moving variance {j}"
+        );
+    }
+
+    // Inference normalizes with the moving statistics, not the batch's.
+    let (gamma, beta) = (
+        get("batch_normalization/gamma"),
+        get("batch_normalization/beta"),
+    );
+    let y = model.predict_tensor(&x).unwrap();
+    for (i, (&out, &inp)) in y.data().iter().zip(x.data()).enumerate() {
+        let j = i % 3;
+        let expected = gamma[j] * (inp - mm[j]) / (mv[j] + 1e-3).sqrt() + beta[j];
+        assert!((out - expected).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn dropout_drops_in_training_only() {
+    let mut model = Sequential::<f64>::with_seed(&[200], 3);
+    model.add(Dropout::new(0.5)).unwrap();
+    model
+        .compile(OptimizerConfig::sgd(0.01, 0.0), Loss::MeanSquaredError)
+        .unwrap();
+    let x = batch(4, &[200], 4);
+    // Identity at inference.
+    assert_eq!(model.predict_tensor(&x).unwrap().data(), x.data());
+    // In training, about half the units are zeroed and the rest scaled by 1/(1 - 0.5).
+    let mut no_params = nabla::autograd::ParamStore::default();
+    let mut tape = nabla::autograd::Tape::new(&mut no_params);
+    let xv = tape.input(x.clone());
+    let y = model.forward(&mut tape, xv, true).unwrap();
+    let out = tape.value(y).data();
+    let dropped = out.iter().filter(|&&v| v == 0.0).count();
+    assert!((300..500).contains(&dropped), "{dropped} of 800 dropped");
+    for (&o, &i) in out.iter().zip(x.data()) {
+        assert!(o == 0.0 || (o - 2.0 * i).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn a_small_cnn_with_batch_norm_learns() {
+    // Conv → BN → pool → dense on 8x8 images whose class is which half is brighter.
+    let mut model = Sequential::<f64>::with_seed(&[8, 8, 1], 7);
+    model
+        .add(Conv2D::new(4, 3).activation(Activation::Relu))
+        .unwrap();
+    model.add(BatchNormalization::new()).unwrap();
+    model.add(MaxPool2D::new(2)).unwrap();
+    model.add(Flatten::new()).unwrap();
+    model
+        .add(Dense::new(2).activation(Activation::Softmax))
+        .unwrap();
+    model
+        .compile(OptimizerConfig::adam(0.01), Loss::CategoricalCrossentropy)
+        .unwrap();
+    let n = 64;
+    let mut x = batch(n, &[8, 8, 1], 8);
+    let y = one_hot(n, 2);
+    for i in 0..n {
+        let bright = i % 2;
+        for p in 0..64 {
+            if (p % 8 < 4) == (bright == 0) {
+                x.data_mut()[i * 64 + p] += 2.0;
+            }
+        }
+    }
+    let first = model.train_on_batch(x.clone(), y.clone()).unwrap().loss;
+    let mut last = first;
+    for _ in 0..30 {
+        last = model.train_on_batch(x.clone(), y.clone()).unwrap().loss;
+    }
+    assert!(last < first * 0.5, "loss {first} -> {last}");
+}
+
+#[test]
+fn cnn_layer_gradients_match_finite_differences() {
+    use nabla::autograd::check::{relative_error, STEP};
+    use nabla::nn::layers::{AveragePooling2D, GlobalAveragePooling2D};
+    use nabla::ops::Padding;
+    let mut model = Sequential::<f64>::with_seed(&[6, 6, 2], 9);
+    model
+        .add(
+            Conv2D::new(3, 3)
+                .padding(Padding::Same)
+                .activation(Activation::Tanh),
+        )
+        .unwrap();
+    model.add(BatchNormalization::new()).unwrap();
+    model.add(MaxPool2D::new(2)).unwrap();
+    model
+        .add(Conv2D::new(4, 2).strides(2).padding(Padding::Same).l2(0.01))
+        .unwrap();
+    model
+        .add(AveragePooling2D::new(2).padding(Padding::Same))
+        .unwrap();
+    model.add(BatchNormalization::new()).unwrap();
+    model.add(GlobalAveragePooling2D::new()).unwrap();
+    model
+        .add(Dense::new(3).activation(Activation::Softmax))
+        .unwrap();
+    model
+        .compile(
+            OptimizerConfig::sgd(0.01, 0.0),
+            Loss::CategoricalCrossentropy,
+        )
+        .unwrap();
+    let (x, y) = (batch(5, &[6, 6, 2], 10), one_hot(5, 3));
+    let (_, grads) = model.gradients(x.clone(), y.clone()).unwrap();
+    let ids: Vec<_> = model
+        .params()
+        .iter()
+        .filter(|(_, p)| p.trainable)
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(ids.len(), 10);
+    for id in ids {
+        let analytic = grads.get(id).unwrap().clone();
+        for j in 0..analytic.numel() {
+            let original = model.params().value(id).data()[j];
+            let mut loss_at = |v: f64| {
+                model.params_mut().value_mut(id).data_mut()[j] = v;
+                model.gradients(x.clone(), y.clone()).unwrap().0
+            };
+            let numeric = (loss_at(original + STEP) - loss_at(original - STEP)) / (2.0 * STEP);
+            loss_at(original);
+            let name = &model.params().get(id).name;
+            let e = relative_error(analytic.data()[j], numeric);
+            assert!(
+                e < 1e-6,
+                "{name}[{j}]: {} vs {numeric} ({e:e})",
+                analytic.data()[j]
+            );
+        }
+    }
+}
