@@ -144,7 +144,9 @@ fn layer_example(kind: &str) -> Option<&'static str> {
             r#"{ type = "Conv2D", filters = 4, kernel_size = 3, padding = "same", activation = "relu" }"#
         }
         "MaxPooling2D" => r#"{ type = "MaxPooling2D", pool_size = 2 }"#,
+        "MaxPool2D" => r#"{ type = "MaxPool2D", pool_size = [2, 2], strides = 1 }"#,
         "AveragePooling2D" => r#"{ type = "AveragePooling2D", pool_size = 2 }"#,
+        "AvgPool2D" => r#"{ type = "AvgPool2D", pool_size = 3, padding = "same" }"#,
         "GlobalAveragePooling2D" => r#"{ type = "GlobalAveragePooling2D" }"#,
         "BatchNormalization" => r#"{ type = "BatchNormalization", momentum = 0.9 }"#,
         "Dropout" => r#"{ type = "Dropout", rate = 0.25 }"#,
@@ -198,7 +200,17 @@ fn every_layer_type_is_expressible_in_a_file() {
             .unwrap()
             .base()
             .unwrap_or_else(|e| panic!("{kind}: {e}"));
-        assert!(experiment.model.layers.iter().any(|l| l.kind() == kind));
+        // Keras's short aliases name the same layer types.
+        let canonical = match kind.as_str() {
+            "MaxPool2D" => "MaxPooling2D",
+            "AvgPool2D" => "AveragePooling2D",
+            other => other,
+        };
+        assert!(experiment
+            .model
+            .layers
+            .iter()
+            .any(|l| l.kind() == canonical));
         // The file's model is the library's model from the same layer configs.
         let layers = experiment.model.layer_configs().unwrap();
         let from_file = Sequential::<f32>::from_configs(&[8, 8, 2], &layers, 5).unwrap();
