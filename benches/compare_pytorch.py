@@ -137,7 +137,7 @@ def main():
     for name in args.models.split(","):
         flags, batch, description = MODELS[name]
         nabla_cmd = [NABLA, "train", *flags, "--epochs", str(args.epochs),
-                     "--batch-size", str(batch), "--threads", str(args.threads), "--json", "--quiet"]
+                     "--batch-size", str(batch), "--threads", str(args.threads), "--json", "--quiet", "--no-out"]
         torch_cmd = [sys.executable, __file__, "--torch-worker", name, "--epochs", str(args.epochs),
                      "--threads", str(args.threads)]
         nabla_out, nabla_mb = measure(nabla_cmd)

@@ -21,11 +21,9 @@ pub mod train;
 pub use error::{Error, Result};
 pub use tensor::{Float, Shape, Tensor};
 
-/// Sets how many threads nabla computes with (GEMM and per-batch parallel loops).
-/// Call it once, early: the GEMM reads its setting at its first use.
+/// Sets how many threads nabla computes with (large matrix products and per-batch parallel
+/// loops all run on rayon's global pool). Call it once, before any work.
 pub fn set_num_threads(threads: usize) -> Result<()> {
-    // matrixmultiply reads this variable once, at its first product.
-    std::env::set_var("MATMUL_NUM_THREADS", threads.to_string());
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build_global()

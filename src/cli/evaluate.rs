@@ -24,7 +24,10 @@ pub struct EvaluateArgs {
 }
 
 pub fn run(args: EvaluateArgs) -> Result<()> {
-    super::set_threads(args.threads)?;
+    super::with_threads(args.threads, move || evaluate(args))
+}
+
+fn evaluate(args: EvaluateArgs) -> Result<()> {
     let mut model = Sequential::<f32>::load(&args.model_file)?;
     if model.loss().is_none() {
         return Err(Error::invalid(format!(

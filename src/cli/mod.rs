@@ -118,12 +118,23 @@ pub(crate) fn resolved_flags() -> serde_json::Map<String, serde_json::Value> {
     flags
 }
 
-/// Sizes the thread pools (rayon's and the GEMM's) once, before any work starts.
-fn set_threads(threads: Option<usize>) -> Result<()> {
+/// Runs a command's work on a pool of `threads` workers (default: all cores).
+///
+/// The whole command runs inside the pool, not just beside it: rayon work started from a
+/// thread outside the pool is handed over and waited for, which costs tens of microseconds
+/// each time — more than a small model's entire training step.
+fn with_threads<R: Send>(
+    threads: Option<usize>,
+    work: impl FnOnce() -> Result<R> + Send,
+) -> Result<R> {
     let threads = match threads {
         Some(0) => return Err(nabla::Error::invalid("--threads must be at least 1")),
         Some(n) => n,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    nabla::set_num_threads(threads)
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| nabla::Error::invalid(format!("cannot start {threads} threads: {e}")))?
+        .install(work)
 }

@@ -30,7 +30,10 @@ pub struct PredictArgs {
 }
 
 pub fn run(args: PredictArgs) -> Result<()> {
-    super::set_threads(args.threads)?;
+    super::with_threads(args.threads, move || predict(args))
+}
+
+fn predict(args: PredictArgs) -> Result<()> {
     let mut model = Sequential::<f32>::load(&args.model_file)?;
     let shape = model.input_shape().to_vec();
     let mut predictions = Vec::new();

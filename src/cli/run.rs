@@ -101,7 +101,6 @@ pub fn run(args: RunArgs) -> Result<()> {
         );
     }
     let out = args.file.out_dir(&file, "")?;
-    super::set_threads(args.file.threads)?;
     let options = RunOptions {
         verbosity: if args.quiet {
             Verbosity::Lines
@@ -110,7 +109,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         },
         stream: Stream::Stdout,
     };
-    let results = run_file(&file, &out, options)?;
+    let results = super::with_threads(args.file.threads, || run_file(&file, &out, options))?;
     if results.is_empty() {
         return Err(Error::invalid("nothing to run"));
     }

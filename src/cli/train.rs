@@ -132,7 +132,14 @@ pub fn run(mut args: TrainArgs, typed: &ArgMatches) -> Result<()> {
     if args.epochs == 0 {
         return Err(Error::invalid("--epochs must be at least 1"));
     }
-    super::set_threads(args.threads)?;
+    super::with_threads(args.threads, move || train(args, resumed))
+}
+
+/// The run itself, inside the thread pool.
+fn train(
+    args: TrainArgs,
+    resumed: Option<(PathBuf, (Sequential<f32>, CheckpointState))>,
+) -> Result<()> {
     let loss = Loss::parse(&args.loss).map_err(|e| Error::invalid(format!("--loss: {e}")))?;
     let optimizer = OptimizerConfig::parse(&args.optimizer, args.lr, args.momentum)
         .map_err(|e| Error::invalid(format!("--optimizer: {e}")))?;

@@ -17,7 +17,7 @@
 use super::window::{Padding, Window};
 use crate::autograd::{Backward, GradSink, OpIo, Tape, Var};
 use crate::error::{Error, Result};
-use crate::tensor::{gemm_im2col as gemm, Float, Shape, Transpose};
+use crate::tensor::{gemm, Float, Shape, Transpose};
 use rayon::prelude::*;
 
 /// y = conv2d(x, kernel) with `x` (N, H, W, C) and `kernel` (k_h, k_w, C, F); no bias (add it

@@ -1,9 +1,10 @@
-//! Matrix products through `matrixmultiply`, with transposes as strides instead of copies.
+//! Matrix products through the `gemm` crate, with transposes as strides instead of copies.
 //!
-//! `benches/gemm_choice.rs` measures this crate against `gemm` on the MLP's shapes.
+//! `benches/gemm_choice.rs` measures it against `matrixmultiply` on the MLP's and the CNNs'
+//! shapes: `gemm` packs less for the tall, narrow products of im2col convolutions (1.5-7x
+//! faster there) and is level or ahead on the MLP's.
 
 use super::Float;
-use std::any::TypeId;
 
 /// Whether an operand is used as stored or transposed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -12,95 +13,18 @@ pub enum Transpose {
     Yes,
 }
 
+/// Below this many multiply-adds a product runs on one thread: splitting costs more.
+/// Measured on 2 cores (`benches/gemm_choice.rs`): the MLP's 32×784·784×128 (3.2M) is slower
+/// on two threads than on one, LeNet-5's 3200×150·150×16 (7.7M) and anything larger faster.
+const PARALLEL_WORK: usize = 1 << 22;
+
 /// `c = a·b` (or `c += a·b` when `accumulate`), with `a` logically m×k and `b` k×n,
 /// both row-major as stored and optionally transposed. `c` is m×n row-major.
+///
+/// Threads split the output only, never the sum over k, so the result is the same for any
+/// thread count.
 #[allow(clippy::too_many_arguments)]
 pub fn gemm<T: Float>(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[T],
-    a_t: Transpose,
-    b: &[T],
-    b_t: Transpose,
-    c: &mut [T],
-    accumulate: bool,
-) {
-    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
-    // Row and column strides of the logical operands.
-    let (rsa, csa) = match a_t {
-        Transpose::No => (k as isize, 1),
-        Transpose::Yes => (1, m as isize),
-    };
-    let (rsb, csb) = match b_t {
-        Transpose::No => (n as isize, 1),
-        Transpose::Yes => (1, k as isize),
-    };
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        if !accumulate {
-            c[..m * n].fill(T::zero());
-        }
-        return;
-    }
-    let beta = if accumulate { 1.0 } else { 0.0 };
-    // SAFETY: the asserts above bound every index the kernel touches (strides describe
-    // contiguous m×k, k×n and m×n blocks), and the TypeId checks make the casts exact.
-    unsafe {
-        if TypeId::of::<T>() == TypeId::of::<f32>() {
-            matrixmultiply::sgemm(
-                m,
-                k,
-                n,
-                1.0,
-                a.as_ptr() as *const f32,
-                rsa,
-                csa,
-                b.as_ptr() as *const f32,
-                rsb,
-                csb,
-                beta as f32,
-                c.as_mut_ptr() as *mut f32,
-                n as isize,
-                1,
-            );
-        } else if TypeId::of::<T>() == TypeId::of::<f64>() {
-            matrixmultiply::dgemm(
-                m,
-                k,
-                n,
-                1.0,
-                a.as_ptr() as *const f64,
-                rsa,
-                csa,
-                b.as_ptr() as *const f64,
-                rsb,
-                csb,
-                beta,
-                c.as_mut_ptr() as *mut f64,
-                n as isize,
-                1,
-            );
-        } else {
-            unreachable!("Float is implemented for f32 and f64 only");
-        }
-    }
-}
-
-/// Below this many multiply-adds a product runs on one thread: splitting costs more.
-const PARALLEL_WORK: usize = 1 << 18;
-
-/// The same product as [`gemm`], through the `gemm` crate instead of `matrixmultiply`.
-///
-/// Convolutions lowered by im2col multiply tall, narrow matrices (e.g. 25088×75 · 75×6 for
-/// LeNet-5's first layer at batch 32). There `gemm` packs far less and threads over rayon's
-/// pool; `benches/gemm_choice.rs` measures it 1.5-7x faster on those shapes, while
-/// `matrixmultiply` stays ahead on some of the MLP's. Threads split the output only, never
-/// the sum over k, so the result is the same for any thread count.
-#[allow(clippy::too_many_arguments)]
-pub fn gemm_im2col<T: Float>(
     m: usize,
     n: usize,
     k: usize,
@@ -174,8 +98,42 @@ mod tests {
             .collect()
     }
 
+    /// c = a·b (+ c) by the definition, with the operands' logical indexing.
+    fn naive(
+        m: usize,
+        n: usize,
+        k: usize,
+        a: &[f32],
+        a_t: Transpose,
+        b: &[f32],
+        b_t: Transpose,
+        c: &mut [f32],
+        accumulate: bool,
+    ) {
+        for i in 0..m {
+            for j in 0..n {
+                let mut sum = 0.0f64;
+                for p in 0..k {
+                    let x = if a_t == Transpose::No {
+                        a[i * k + p]
+                    } else {
+                        a[p * m + i]
+                    };
+                    let y = if b_t == Transpose::No {
+                        b[p * n + j]
+                    } else {
+                        b[j * k + p]
+                    };
+                    sum += x as f64 * y as f64;
+                }
+                let base = if accumulate { c[i * n + j] as f64 } else { 0.0 };
+                c[i * n + j] = (base + sum) as f32;
+            }
+        }
+    }
+
     #[test]
-    fn both_backends_agree_for_every_transpose_and_accumulate() {
+    fn matches_the_definition_for_every_transpose_and_accumulate() {
         let (m, n, k) = (37, 19, 23);
         let (a, b) = (values(m * k, 1), values(k * n, 2));
         for a_t in [Transpose::No, Transpose::Yes] {
@@ -184,7 +142,7 @@ mod tests {
                     let mut c1 = values(m * n, 3);
                     let mut c2 = c1.clone();
                     gemm(m, n, k, &a, a_t, &b, b_t, &mut c1, accumulate);
-                    gemm_im2col(m, n, k, &a, a_t, &b, b_t, &mut c2, accumulate);
+                    naive(m, n, k, &a, a_t, &b, b_t, &mut c2, accumulate);
                     for (x, y) in c1.iter().zip(&c2) {
                         assert!(
                             (x - y).abs() < 1e-4,
@@ -197,7 +155,8 @@ mod tests {
     }
 
     #[test]
-    fn im2col_product_does_not_depend_on_the_thread_count() {
+    fn product_does_not_depend_on_the_thread_count() {
+        // Large enough (7.2M multiply-adds) to be split across threads.
         let (m, n, k) = (3000, 16, 150);
         let (a, b) = (values(m * k, 4), values(k * n, 5));
         let run = |threads: usize| {
@@ -206,12 +165,10 @@ mod tests {
                 .build()
                 .unwrap();
             let mut c = vec![0.0f32; m * n];
-            pool.install(|| {
-                gemm_im2col(m, n, k, &a, Transpose::No, &b, Transpose::No, &mut c, false)
-            });
+            pool.install(|| gemm(m, n, k, &a, Transpose::No, &b, Transpose::No, &mut c, false));
             let mut d = vec![0.0f32; k * n];
             pool.install(|| {
-                gemm_im2col(
+                gemm(
                     k,
                     n,
                     m,

@@ -315,7 +315,7 @@ pub(crate) fn for_each_gradient<T: Float>(
 }
 
 /// Elements per parallel task: big enough that splitting pays, small enough to share 2-8 cores.
-const CHUNK: usize = 16 * 1024;
+const CHUNK: usize = 64 * 1024;
 
 /// Runs `f` over matching chunks of a parameter, a slot pair and a gradient, in parallel.
 /// Each element's update is independent, so the result does not depend on the thread count.
