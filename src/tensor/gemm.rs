@@ -99,6 +99,7 @@ mod tests {
     }
 
     /// c = a·b (+ c) by the definition, with the operands' logical indexing.
+    #[allow(clippy::too_many_arguments)]
     fn naive(
         m: usize,
         n: usize,
