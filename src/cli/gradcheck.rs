@@ -54,17 +54,18 @@ pub fn run(args: GradcheckArgs) -> Result<()> {
     let limit = (args.elements > 0).then_some(args.elements);
     let checks = check_model_gradients(&mut model, &x, &y, limit)?;
     println!(
-        "{:<28} {:>9} {:>14}  result (tolerance {TOLERANCE:e})",
-        "parameter", "checked", "max rel. error"
+        "{:<28} {:>9} {:>6} {:>14}  result (tolerance {TOLERANCE:e})",
+        "parameter", "checked", "kinks", "max rel. error"
     );
     let mut failed = 0;
     for c in &checks {
         let ok = c.passed(TOLERANCE);
         failed += usize::from(!ok);
         println!(
-            "{:<28} {:>9} {:>14.3e}  {}",
+            "{:<28} {:>9} {:>6} {:>14.3e}  {}",
             c.param,
             c.checked,
+            c.kinks,
             c.max_error,
             if ok { "PASS" } else { "FAIL" }
         );
