@@ -172,3 +172,31 @@ fn gradcheck_command_passes_the_seed_mlps() {
         }
     }
 }
+
+#[test]
+fn gradcheck_command_passes_the_convolutional_models() {
+    // Pooling on odd sizes too: LeNet-5's 10x10 and the CNN's 11x11 and 13x13 maps.
+    for args in [
+        &["--model", "lenet5", "--data", "cifar10"][..],
+        &["--model", "lenet5", "--batch-norm", "--dropout", "0.3"][..],
+        &["--model", "cnn"][..],
+        &["--model", "cnn", "--batch-norm"][..],
+        &["--model", "cnn", "--data", "cifar10"][..],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_nabla"))
+            .arg("gradcheck")
+            .args(args)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{args:?}: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains("conv2d/kernel") && !stdout.contains("FAIL"),
+            "{stdout}"
+        );
+    }
+}
