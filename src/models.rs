@@ -9,6 +9,7 @@
 //! # Ok::<(), nabla::Error>(())
 //! ```
 
+use crate::error::{Error, Result};
 use crate::nn::layers::{BatchNormalization, Conv2D, Dense, Dropout, Flatten, MaxPool2D};
 use crate::nn::LayerConfig;
 use crate::ops::Activation;
@@ -145,6 +146,32 @@ pub fn cnn(
     }
 }
 
+/// The same layers with an L2 penalty λ·Σw² on every kernel (Dense, Conv2D, …), replacing
+/// any they had; λ = 0 removes them. One knob for the L2 labs, sweeps and `--l2`.
+pub fn with_l2(layers: &[LayerConfig], lambda: f64) -> Result<Vec<LayerConfig>> {
+    layers
+        .iter()
+        .map(|layer| {
+            let mut value = serde_json::to_value(layer)
+                .map_err(|e| Error::invalid(format!("layer options: {e}")))?;
+            let object = value.as_object_mut().expect("layers serialize as tables");
+            // A layer has a kernel exactly when it has a kernel initializer.
+            if !object.contains_key("kernel_initializer") {
+                return Ok(layer.clone());
+            }
+            if lambda > 0.0 {
+                object.insert(
+                    "kernel_regularizer".into(),
+                    serde_json::json!({ "l2": lambda }),
+                );
+            } else {
+                object.remove("kernel_regularizer");
+            }
+            serde_json::from_value(value).map_err(|e| Error::invalid(format!("layer options: {e}")))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,5 +241,36 @@ mod tests {
         assert!(names.contains(&"max_pooling2d_1"));
         assert!(summary.contains("max_pooling2d (MaxPooling2D)"));
         assert!(summary.contains("(None, 4, 4, 64)"));
+    }
+
+    #[test]
+    fn l2_goes_on_every_kernel_and_only_there() {
+        let layers = with_l2(&lenet5(10, 0.0, true), 1e-4).unwrap();
+        let json = serde_json::to_value(&layers).unwrap();
+        let kernels = json
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l.get("kernel_initializer").is_some());
+        for layer in kernels {
+            assert_eq!(
+                layer["kernel_regularizer"],
+                serde_json::json!({ "l2": 1e-4 }),
+                "{layer}"
+            );
+        }
+        let others = json
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l.get("kernel_initializer").is_none());
+        assert!(
+            others.clone().count() > 0
+                && others
+                    .into_iter()
+                    .all(|l| l.get("kernel_regularizer").is_none())
+        );
+        let removed = serde_json::to_value(with_l2(&layers, 0.0).unwrap()).unwrap();
+        assert!(!removed.to_string().contains("kernel_regularizer"));
     }
 }

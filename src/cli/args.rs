@@ -188,17 +188,14 @@ impl ModelArgs {
                     self.l2,
                 ))
             }
-            ModelName::Lenet5 => Ok(models::lenet5(
-                classes,
-                self.dropout.unwrap_or(0.0),
-                self.batch_norm,
-            )),
-            ModelName::Cnn => Ok(models::cnn(
-                input_shape,
-                classes,
-                self.dropout,
-                self.batch_norm,
-            )),
+            ModelName::Lenet5 => models::with_l2(
+                &models::lenet5(classes, self.dropout.unwrap_or(0.0), self.batch_norm),
+                self.l2,
+            ),
+            ModelName::Cnn => models::with_l2(
+                &models::cnn(input_shape, classes, self.dropout, self.batch_norm),
+                self.l2,
+            ),
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use super::callbacks::CallbacksSpec;
 use crate::data::DataConfig;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::nn::{LayerConfig, Loss, OptimizerConfig};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -179,30 +179,10 @@ impl ModelSpec {
     /// Which layers have a kernel is read from the layer's own serialized options (it has a
     /// `kernel_initializer`), so a new layer type gets `l2` without this code changing.
     pub fn layer_configs(&self) -> Result<Vec<LayerConfig>> {
-        let Some(lambda) = self.l2 else {
-            return Ok(self.layers.clone());
-        };
-        self.layers
-            .iter()
-            .map(|layer| {
-                let mut value = serde_json::to_value(layer)
-                    .map_err(|e| Error::invalid(format!("layer options: {e}")))?;
-                let object = value.as_object_mut().expect("layers serialize as tables");
-                if !object.contains_key("kernel_initializer") {
-                    return Ok(layer.clone());
-                }
-                if lambda > 0.0 {
-                    object.insert(
-                        "kernel_regularizer".into(),
-                        serde_json::json!({ "l2": lambda }),
-                    );
-                } else {
-                    object.remove("kernel_regularizer");
-                }
-                serde_json::from_value(value)
-                    .map_err(|e| Error::invalid(format!("layer options: {e}")))
-            })
-            .collect()
+        match self.l2 {
+            None => Ok(self.layers.clone()),
+            Some(lambda) => crate::models::with_l2(&self.layers, lambda),
+        }
     }
 }
 
