@@ -191,6 +191,30 @@ mod tests {
     }
 
     #[test]
+    fn activation_layers_on_their_own() {
+        use crate::nn::layers::ActivationLayer;
+        let mut model = Sequential::<f64>::with_seed(&[5], 11);
+        model.add(Dense::new(6)).unwrap();
+        model.add(ActivationLayer::new(Activation::Tanh)).unwrap();
+        model.add(Dense::new(6)).unwrap();
+        model
+            .add(ActivationLayer::new(Activation::Sigmoid))
+            .unwrap();
+        model.add(Dense::new(4)).unwrap();
+        model
+            .add(ActivationLayer::new(Activation::Softmax))
+            .unwrap();
+        model
+            .compile(OptimizerConfig::adam(1e-3), Loss::CategoricalCrossentropy)
+            .unwrap();
+        let checks =
+            check_model_gradients(&mut model, &random_tensor(&[3, 5], 6), &one_hot(3, 4), None)
+                .unwrap();
+        assert_eq!(checks.len(), 6);
+        assert_all_pass(&checks);
+    }
+
+    #[test]
     fn dense_gradients_with_mse_and_binary_crossentropy() {
         for (loss, act, width) in [
             (Loss::MeanSquaredError, Activation::Linear, 3),

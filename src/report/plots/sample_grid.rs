@@ -128,18 +128,7 @@ mod tests {
         let dir = out_dir("sample-grid");
         let (data, labels) = fake_digits(100, 1);
         let images = Images::new(&data, 28, 28, 1).unwrap();
-        let names = [
-            "T-shirt/top",
-            "Trouser",
-            "Pullover",
-            "Dress",
-            "Coat",
-            "Sandal",
-            "Shirt",
-            "Sneaker",
-            "Bag",
-            "Ankle boot",
-        ];
+        let names = crate::data::FASHION_MNIST_CLASSES;
         let files = sample_grid(&dir, "samples", &images, &labels, &names, 5).unwrap();
         check_files(&files, 10_000);
         assert!(png_has_content(&files.png));
