@@ -51,6 +51,11 @@ pub const MAX_BATCH_SIZE: usize = 1 << 20;
 
 impl<T: Float> Sequential<T> {
     /// Trains on `data` for `options.epochs` epochs and returns the history.
+    ///
+    /// With several threads, call it from inside a rayon pool
+    /// (`pool.install(|| model.fit(..))`), as the `nabla` command does: parallel work started
+    /// from outside a pool is handed over and waited for, which costs more than a small
+    /// model's whole step.
     pub fn fit(
         &mut self,
         data: &dyn BatchSource<T>,
