@@ -54,6 +54,7 @@ fn saved_model_evaluates_and_predicts_like_the_trained_one() {
         "--threads",
         "1",
         "--json",
+        "--no-out",
         "--save",
         s(&model_file),
     ]));
@@ -68,6 +69,18 @@ fn saved_model_evaluates_and_predicts_like_the_trained_one() {
     assert_eq!(eval["test_loss"], trained["test_loss"]);
     assert_eq!(eval["test_accuracy"], trained["test_accuracy"]);
     assert_eq!(eval["samples"], 1000);
+    // The same report and matrix as training printed and wrote.
+    assert_eq!(eval["metrics"], trained["metrics"]);
+    let text = nabla(&["evaluate", "--model-file", s(&model_file)]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("Classification report:") && text.contains("weighted avg"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Confusion matrix (rows: true, columns: predicted):"),
+        "{text}"
+    );
 
     // The first 4 test digits as IDX, CSV (with the label column), gray PNG and RGB PNG.
     let (_, test) = mnist_sample().unwrap();

@@ -3,6 +3,7 @@
 use super::args::DataArgs;
 use super::data;
 use clap::Args;
+use nabla::report::run::RunMetrics;
 use nabla::train::Sequential;
 use nabla::{Error, Result};
 use serde_json::json;
@@ -36,22 +37,24 @@ fn evaluate(args: EvaluateArgs) -> Result<()> {
         )));
     }
     let test = data::load(&args.data)?.test;
-    let result = model.evaluate(&test)?;
+    let metrics = RunMetrics::of_model(&mut model, &test)?;
     if args.json {
         let report = json!({
             "model_file": args.model_file,
             "samples": test.len(),
-            "test_loss": result.loss,
-            "test_accuracy": result.accuracy,
+            "test_loss": metrics.test_loss,
+            "test_accuracy": metrics.test_accuracy,
+            "metrics": metrics,
         });
         println!("{report}");
     } else {
         println!(
             "Test loss: {:.4} - Test accuracy: {:.4} ({} samples)",
-            result.loss,
-            result.accuracy,
+            metrics.test_loss,
+            metrics.test_accuracy,
             test.len()
         );
+        print!("{}", metrics.text()?);
     }
     Ok(())
 }

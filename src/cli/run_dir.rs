@@ -144,13 +144,7 @@ impl Recorder {
             Stream::Stdout => print!("{text}"),
             Stream::Stderr => eprint!("{text}"),
         };
-        say(&format!(
-            "Top-3 accuracy: {:.4}\n\nClassification report:\n{}\nConfusion matrix (rows: true, \
-             columns: predicted):\n{}",
-            metrics.top_3_accuracy,
-            metrics.classification_report,
-            metrics.confusion()?.to_text(&metrics.class_names)?
-        ));
+        say(&metrics.text()?);
 
         let Some(dir) = self.dir else {
             return Ok(Finished { metrics, out: None });

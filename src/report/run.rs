@@ -25,9 +25,10 @@ use super::atomic::write_atomic;
 use super::html::HtmlReport;
 use super::metrics::{predicted_classes, top_k_accuracy, ClassificationReport, ConfusionMatrix};
 use super::plots::{self, Images, TrainingCurves};
+use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::train::diagnostics::{float_or_null, BatchGradients, GradientRecord};
-use crate::train::History;
+use crate::train::{History, Sequential};
 
 pub const CONFIG: &str = "config.json";
 pub const SUMMARY: &str = "summary.txt";
@@ -85,6 +86,33 @@ impl RunMetrics {
 
     pub fn confusion(&self) -> Result<ConfusionMatrix> {
         ConfusionMatrix::from_rows(&self.confusion_matrix)
+    }
+
+    /// Evaluates `model` on `test`: loss and accuracy as `evaluate` gives them, and the
+    /// scores behind the matrix and the report.
+    pub fn of_model(model: &mut Sequential<f32>, test: &Dataset) -> Result<Self> {
+        let evaluation = model.evaluate(test)?;
+        let scores = model.predict(test)?;
+        let y_true: Vec<usize> = test.labels.iter().map(|&l| l as usize).collect();
+        RunMetrics::new(
+            &y_true,
+            scores.data(),
+            &test.class_names,
+            evaluation.loss,
+            evaluation.accuracy,
+        )
+    }
+
+    /// Top-3 accuracy, the classification report and the confusion matrix, as printed after
+    /// training and by `nabla evaluate`.
+    pub fn text(&self) -> Result<String> {
+        Ok(format!(
+            "Top-3 accuracy: {:.4}\n\nClassification report:\n{}\nConfusion matrix (rows: true, \
+             columns: predicted):\n{}",
+            self.top_3_accuracy,
+            self.classification_report,
+            self.confusion()?.to_text(&self.class_names)?
+        ))
     }
 }
 
