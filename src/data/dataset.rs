@@ -45,7 +45,7 @@ pub enum Transform {
     Identity,
     /// Multiply by a constant: 1/255 maps pixels to [0, 1].
     Scale(f32),
-    /// Scale, then standardize per feature: (x·scale − mean[j]) / std[j], with the statistics
+    /// Scale, then standardize per feature: (x·scale − meanⱼ) / stdⱼ, with the statistics
     /// fitted on the training set only. A zero-variance feature maps to 0.
     Standardize {
         scale: f32,
