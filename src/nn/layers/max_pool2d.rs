@@ -1,10 +1,10 @@
 //! MaxPool2D: the largest value of each window, per channel (Keras's `MaxPooling2D`).
 
-use super::conv2d::{window_output, Size2};
-use crate::autograd::{ParamId, Tape, Var};
+use super::conv2d::Size2;
+use super::pooling::{build_pool, two, Reduction};
 use crate::error::Result;
-use crate::nn::{Context, Layer};
-use crate::ops::{self, Padding};
+use crate::nn::Layer;
+use crate::ops::Padding;
 use crate::tensor::Float;
 use serde::{Deserialize, Serialize};
 
@@ -27,10 +27,6 @@ pub struct MaxPool2D {
     pub padding: Padding,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-}
-
-pub(crate) fn two() -> Size2 {
-    Size2([2, 2])
 }
 
 impl Default for MaxPool2D {
@@ -64,40 +60,13 @@ impl MaxPool2D {
         name: String,
         input_shape: &[usize],
     ) -> Result<Box<dyn Layer<T>>> {
-        let strides = self.strides.unwrap_or(self.pool_size);
-        let out = window_output(&name, input_shape, self.pool_size, strides, self.padding)?;
-        Ok(Box::new(BuiltMaxPool {
+        build_pool(
             name,
-            pool: self.pool_size.0,
-            strides: strides.0,
-            padding: self.padding,
-            output_shape: out.to_vec(),
-        }))
-    }
-}
-
-struct BuiltMaxPool {
-    name: String,
-    pool: [usize; 2],
-    strides: [usize; 2],
-    padding: Padding,
-    output_shape: Vec<usize>,
-}
-
-impl<T: Float> Layer<T> for BuiltMaxPool {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn output_shape(&self) -> &[usize] {
-        &self.output_shape
-    }
-
-    fn params(&self) -> &[ParamId] {
-        &[]
-    }
-
-    fn forward(&mut self, tape: &mut Tape<T>, x: Var, _ctx: &mut Context) -> Result<Var> {
-        ops::max_pool2d(tape, x, self.pool, self.strides, self.padding)
+            input_shape,
+            self.pool_size,
+            self.strides,
+            self.padding,
+            Reduction::Max,
+        )
     }
 }

@@ -11,6 +11,7 @@ mod dropout;
 mod flatten;
 mod global_average_pooling2d;
 mod max_pool2d;
+mod pooling;
 
 pub use activation::ActivationLayer;
 pub use average_pooling2d::AveragePooling2D;
