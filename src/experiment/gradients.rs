@@ -43,7 +43,7 @@ impl GradientRecorder {
 
     /// Appends one time point: the mean and std of each layer's first (kernel) gradient.
     pub fn record(&mut self, model: &mut Sequential<f32>) -> Result<()> {
-        let (_, grads) = model.gradients(self.x.clone(), self.y.clone())?;
+        let (_, grads) = model.probe_gradients(self.x.clone(), self.y.clone())?;
         let mut index = 0;
         for layer in model.layers() {
             let Some(&kernel) = layer.params().first() else {

@@ -13,8 +13,11 @@ use serde::{Deserialize, Serialize};
 
 /// Per-call state shared by the layers of one forward pass.
 pub struct Context<'a> {
-    /// Training mode: dropout drops, batch norm uses batch statistics and updates its averages.
+    /// Training mode: dropout drops, batch norm uses batch statistics.
     pub training: bool,
+    /// Whether batch norm may update its moving averages in training mode. Off for probes
+    /// (gradient inspection, diagnostics), so looking at a model never changes it.
+    pub update_statistics: bool,
     pub rng: &'a mut Rng,
 }
 

@@ -104,15 +104,16 @@ pub struct BatchGradients {
 }
 
 /// Per-parameter gradient mean, std and norm of the loss on one batch (training mode, no
-/// update), like `tape.gradient(loss, model.trainable_variables)` in Keras. Note that, as in
-/// Keras with `training=True`, batch normalization layers update their moving statistics.
+/// update), like `tape.gradient(loss, model.trainable_variables)` in Keras. It observes
+/// only: dropout uses a copy of the model's random generator and batch normalization keeps
+/// its moving statistics (see [`Sequential::probe_gradients`]).
 pub fn batch_gradients<T: Float>(
     model: &mut Sequential<T>,
     x: Tensor<T>,
     y: Tensor<T>,
 ) -> Result<BatchGradients> {
     let batch_size = x.shape().batch();
-    let (loss, grads) = model.gradients(x, y)?;
+    let (loss, grads) = model.probe_gradients(x, y)?;
     let params = trainable_params(model)
         .into_iter()
         .filter_map(|(id, name, layer)| {

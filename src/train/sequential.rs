@@ -264,6 +264,15 @@ impl<T: Float> Sequential<T> {
         Ok((result.loss, self.grads.clone()))
     }
 
+    /// Like [`gradients`](Self::gradients), but observing only: dropout draws from a copy of
+    /// the random generator and batch normalization leaves its moving statistics alone, so
+    /// probing a model between training steps (diagnostics, gradient plots) never changes
+    /// how training goes on.
+    pub fn probe_gradients(&mut self, x: Tensor<T>, y: Tensor<T>) -> Result<(f64, Gradients<T>)> {
+        let result = self.run_batch(x, y, Mode::Probe)?;
+        Ok((result.loss, self.grads.clone()))
+    }
+
     /// The loss on a batch in training mode (dropout active), without recording or updating.
     pub fn loss_on_batch(&mut self, x: Tensor<T>, y: Tensor<T>) -> Result<f64> {
         Ok(self.run_batch(x, y, Mode::Loss)?.loss)
@@ -279,7 +288,7 @@ impl<T: Float> Sequential<T> {
         let width = y.shape().row_len().max(1);
         self.check_targets(width)?;
         let training = mode != Mode::Evaluate;
-        let recording = matches!(mode, Mode::Train | Mode::Gradients);
+        let recording = matches!(mode, Mode::Train | Mode::Gradients | Mode::Probe);
         let Sequential {
             layers,
             params,
@@ -292,7 +301,16 @@ impl<T: Float> Sequential<T> {
         let mut tape = Tape::with_pool(params, std::mem::take(pool), recording);
         let xv = tape.input(x);
         let yv = tape.input(y);
-        let out = forward_layers(layers, rng, &mut tape, xv, training)?;
+        let out = if mode == Mode::Probe {
+            let mut ctx = Context {
+                training: true,
+                update_statistics: false,
+                rng: &mut rng.clone(),
+            };
+            forward_with(layers, &mut ctx, &mut tape, xv)?
+        } else {
+            forward_layers(layers, rng, &mut tape, xv, training)?
+        };
         let mut loss = loss_fn.compute(&mut tape, out, yv)?;
         for layer in layers.iter() {
             if let Some(penalty) = layer.penalty(&mut tape)? {
@@ -414,6 +432,7 @@ impl<T: Float> Sequential<T> {
         let mut outputs = Vec::with_capacity(layers.len());
         let mut ctx = Context {
             training: false,
+            update_statistics: false,
             rng: &mut rng,
         };
         for layer in layers.iter_mut() {
@@ -450,6 +469,8 @@ impl<T: Float> Sequential<T> {
 enum Mode {
     Train,
     Gradients,
+    /// Gradients in training mode that change nothing (see `probe_gradients`).
+    Probe,
     /// Training-mode forward pass, nothing recorded (finite differences).
     Loss,
     Evaluate,
@@ -462,10 +483,23 @@ fn forward_layers<T: Float>(
     x: Var,
     training: bool,
 ) -> Result<Var> {
-    let mut ctx = Context { training, rng };
+    let mut ctx = Context {
+        training,
+        update_statistics: training,
+        rng,
+    };
+    forward_with(layers, &mut ctx, tape, x)
+}
+
+fn forward_with<T: Float>(
+    layers: &mut [Box<dyn Layer<T>>],
+    ctx: &mut Context,
+    tape: &mut Tape<T>,
+    x: Var,
+) -> Result<Var> {
     let mut h = x;
     for layer in layers.iter_mut() {
-        h = layer.forward(tape, h, &mut ctx)?;
+        h = layer.forward(tape, h, ctx)?;
     }
     Ok(h)
 }

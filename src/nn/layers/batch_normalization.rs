@@ -139,6 +139,9 @@ impl<T: Float> Layer<T> for BuiltBatchNorm {
             return ops::batch_norm_inference(tape, x, gamma, beta, &mean, &variance, eps);
         }
         let (y, batch) = ops::batch_norm(tape, x, gamma, beta, eps)?;
+        if !ctx.update_statistics {
+            return Ok(y);
+        }
         let m = self.config.momentum;
         let params = tape.params_mut();
         update(params.value_mut(self.moving_mean), &batch.mean, m);
