@@ -2,7 +2,7 @@
 //! and builds the same model as the library API; variants and sweeps run end to end; a sweep
 //! resumes after losing cells.
 
-use nabla::experiment::{run_file, run_sweep, ExperimentFile, RunOptions, SweepOptions};
+use nabla::experiment::{run_file, run_sweep, ExperimentFile, FileRunOptions, SweepOptions};
 use nabla::nn::layers::{ActivationLayer, Dense, Flatten};
 use nabla::nn::LayerConfig;
 use nabla::ops::Activation;
@@ -24,10 +24,11 @@ fn error_of(text: &str) -> String {
     }
 }
 
-fn quiet() -> RunOptions {
-    RunOptions {
+fn quiet() -> FileRunOptions<'static> {
+    FileRunOptions {
         verbosity: Verbosity::Silent,
         stream: Stream::Stderr,
+        interrupt: None,
     }
 }
 
@@ -266,7 +267,11 @@ fn variants_run_end_to_end_with_a_comparison() {
     assert_eq!(names, ["adam", "sgd", "mse"]);
     for (name, result) in &results {
         assert_eq!(result.history.epochs(), 1);
-        assert!(result.test_loss.is_finite(), "{name}: {}", result.test_loss);
+        assert!(
+            result.test_loss().is_finite(),
+            "{name}: {}",
+            result.test_loss()
+        );
         for f in [
             "experiment.toml",
             "history.csv",

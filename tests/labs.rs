@@ -3,7 +3,7 @@
 //! small CSV of random 32x32x3 images (CIFAR-10 itself is not in the repository). A lab whose
 //! layer types this build does not have yet is listed, not silently passed.
 
-use nabla::experiment::{run_file, run_sweep, ExperimentFile, RunOptions, SweepOptions};
+use nabla::experiment::{run_file, run_sweep, ExperimentFile, FileRunOptions, SweepOptions};
 use nabla::train::{Stream, Verbosity};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -38,9 +38,10 @@ fn every_lab_parses_and_runs_on_tiny_data() {
     std::fs::create_dir_all(&scratch).unwrap();
     let csv = scratch.join("cifar_stand_in.csv");
     cifar_stand_in(&csv);
-    let quiet = RunOptions {
+    let quiet = FileRunOptions {
         verbosity: Verbosity::Silent,
         stream: Stream::Stderr,
+        interrupt: None,
     };
     let mut ran = Vec::new();
     let labs = labs();
@@ -83,7 +84,7 @@ fn every_lab_parses_and_runs_on_tiny_data() {
         }
         let results = run_file(&file, &out, quiet).unwrap_or_else(|e| panic!("{name}: {e}"));
         for (variant, r) in &results {
-            assert!(r.test_loss.is_finite(), "{name} {variant}");
+            assert!(r.test_loss().is_finite(), "{name} {variant}");
         }
         ran.push(name);
     }
@@ -102,9 +103,10 @@ fn a_lab_without_its_dataset_says_so_and_how_to_run_anyway() {
     let dir = missing.to_string_lossy().into_owned();
     file.override_setting("data.dir", Value::String(dir), "--data-dir");
     let out = std::env::temp_dir().join(format!("nabla-labs-missing-{}", std::process::id()));
-    let quiet = RunOptions {
+    let quiet = FileRunOptions {
         verbosity: Verbosity::Silent,
         stream: Stream::Stderr,
+        interrupt: None,
     };
     let err = run_file(&file, &out, quiet).unwrap_err().to_string();
     assert!(err.contains("mnist is not available here"), "{err}");

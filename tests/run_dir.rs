@@ -16,18 +16,21 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-const PLOTS: [&str; 7] = [
+const PLOTS: [&str; 8] = [
     "curves",
     "confusion_matrix",
     "predictions",
     "samples",
     "gradients_batch",
+    "gradients_probe",
     "gradients_epochs",
     "activations",
 ];
 
-const DATA_FILES: [&str; 7] = [
-    "config.json",
+const DATA_FILES: [&str; 9] = [
+    "run.json",
+    "experiment.toml",
+    "classification_report.txt",
     "summary.txt",
     "history.csv",
     "metrics.json",
@@ -123,14 +126,31 @@ fn train_writes_a_run_directory_that_report_rebuilds() {
     assert_eq!(report["classes"].as_array().unwrap().len(), 10);
     assert_eq!(report["weighted avg"]["support"], 1000);
 
-    let config = read_json(&run.join("config.json"));
-    assert_eq!(config["flags"]["epochs"], "2");
+    let info = read_json(&run.join("run.json"));
+    assert_eq!(info["status"], "complete");
+    assert_eq!(info["kind"], "train");
+    assert_eq!(info["epochs_done"], 2);
+    let settings = info["settings"].as_array().unwrap();
+    let setting = |key: &str| {
+        settings
+            .iter()
+            .find(|s| s[0] == key)
+            .map(|s| s[1].as_str().unwrap().to_string())
+    };
+    assert_eq!(setting("training.epochs").as_deref(), Some("2"));
+    assert_eq!(setting("output.diagnostics").as_deref(), Some("true"));
     assert_eq!(
-        config["flags"]["batch-size"], "32",
-        "defaults are filled in"
+        setting("training.batch_size"),
+        None,
+        "defaults are not listed"
     );
-    assert_eq!(config["flags"]["diagnostics"], true);
-    assert_eq!(config["model"]["optimizer"]["type"], "adam");
+    assert_eq!(
+        setting("model.layers.1").as_deref(),
+        Some("Dense(activation=relu, units=16)")
+    );
+    let spec: toml::Value =
+        toml::from_str(&std::fs::read_to_string(run.join("experiment.toml")).unwrap()).unwrap();
+    assert_eq!(spec["training"]["optimizer"]["type"].as_str(), Some("adam"));
 
     let gradients = read_json(&run.join("gradients.json"));
     assert_eq!(gradients["batch"]["params"][0]["name"], "dense/kernel");
@@ -184,8 +204,8 @@ fn train_writes_a_run_directory_that_report_rebuilds() {
         "the same report from the same files"
     );
 
-    // A run directory missing a required file is a clear error naming it.
-    std::fs::remove_file(run.join("metrics.json")).unwrap();
+    // A corrupted file is a clear error naming it.
+    std::fs::write(run.join("metrics.json"), "{ not json").unwrap();
     let broken = nabla(&["report", run.to_str().unwrap()], tmp.path());
     assert!(!broken.status.success());
     let err = text(&broken.stderr);

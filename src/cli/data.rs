@@ -4,8 +4,6 @@
 use super::args::{DataArgs, DataName};
 pub use nabla::data::Splits;
 use nabla::data::{DataConfig, DataSource};
-use nabla::data::{Dataset, Features};
-use nabla::random::Rng;
 use nabla::{Error, Result};
 
 impl DataArgs {
@@ -17,11 +15,7 @@ impl DataArgs {
             DataName::FashionMnist => DataSource::FashionMnist,
             DataName::Cifar10 => DataSource::Cifar10,
             DataName::Csv => DataSource::Csv,
-            DataName::RandomCifar10 => {
-                return Err(Error::invalid(
-                    "--data random-cifar10 is for benchmarks and has no data description",
-                ))
-            }
+            DataName::RandomCifar10 => DataSource::RandomCifar10,
         };
         Ok(DataConfig {
             source,
@@ -42,14 +36,12 @@ impl DataArgs {
 
 /// (train, validation, test), pixels scaled to [0, 1] and standardized if asked.
 pub fn load(args: &DataArgs) -> Result<Splits> {
-    if args.data == DataName::RandomCifar10 {
-        return Ok(Splits {
-            train: random_images(50_000, &[32, 32, 3], 10, 1)?.scaled(),
-            validation: None,
-            test: random_images(10_000, &[32, 32, 3], 10, 2)?.scaled(),
-        });
-    }
-    args.to_config()?.load().map_err(|e| match e {
+    args.to_config()?.load().map_err(flag_error)
+}
+
+/// A data error in the flags' words.
+pub fn flag_error(e: Error) -> Error {
+    match e {
         Error::InvalidArgument(m) if m.starts_with("validation_split") => {
             Error::invalid(format!("--{}", m.replacen('_', "-", 1)))
         }
@@ -57,26 +49,5 @@ pub fn load(args: &DataArgs) -> Result<Splits> {
             Error::invalid("--data csv needs --csv FILE (pixel columns and a label)")
         }
         other => other,
-    })
-}
-
-/// `n` images of uniform random pixels with uniform random labels: a stand-in of the right
-/// shape and size for timing, not for learning.
-fn random_images(n: usize, shape: &[usize], classes: usize, seed: u32) -> Result<Dataset> {
-    let mut rng = Rng::new(seed);
-    let len = n * shape.iter().product::<usize>();
-    let mut pixels = Vec::with_capacity(len + 4);
-    while pixels.len() < len {
-        pixels.extend_from_slice(&rng.next_u32().to_le_bytes());
     }
-    pixels.truncate(len);
-    let labels = (0..n)
-        .map(|_| rng.randint(0, classes as i64) as u32)
-        .collect();
-    Dataset::new(
-        Features::U8(pixels),
-        shape.to_vec(),
-        labels,
-        Dataset::digit_names(classes),
-    )
 }

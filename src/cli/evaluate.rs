@@ -3,7 +3,6 @@
 use super::args::DataArgs;
 use super::data;
 use clap::Args;
-use nabla::report::run::RunMetrics;
 use nabla::train::Sequential;
 use nabla::{Error, Result};
 use serde_json::json;
@@ -37,7 +36,7 @@ fn evaluate(args: EvaluateArgs) -> Result<()> {
         )));
     }
     let test = data::load(&args.data)?.test;
-    let metrics = RunMetrics::of_model(&mut model, &test)?;
+    let metrics = nabla::run::test_metrics(&mut model, &test)?;
     if args.json {
         let report = json!({
             "model_file": args.model_file,

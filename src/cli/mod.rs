@@ -7,14 +7,14 @@ mod gradcheck;
 mod predict;
 mod report;
 mod run;
-mod run_dir;
 mod scratch;
 mod summary;
 mod sweep;
 mod train;
 
-use clap::{ArgAction, CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use nabla::Result;
+use std::process::ExitCode;
 
 #[derive(Parser)]
 #[command(
@@ -49,7 +49,7 @@ enum Command {
     Report(report::ReportArgs),
 }
 
-pub fn run() -> Result<()> {
+pub fn run() -> Result<ExitCode> {
     // The raw matches tell which flags were typed (not defaulted): `train --resume` needs that.
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
@@ -61,61 +61,34 @@ pub fn run() -> Result<()> {
             train::run(args, typed)
         }
         Command::Run(args) => run::run(args),
-        Command::Sweep(args) => sweep::run(args),
-        Command::Evaluate(args) => evaluate::run(args),
-        Command::Predict(args) => predict::run(args),
-        Command::Summary(args) => summary::run(args),
-        Command::Gradcheck(args) => gradcheck::run(args),
-        Command::Scratch(args) => scratch::run(args),
-        Command::Report(args) => report::run(args),
+        Command::Sweep(args) => sweep::run(args).map(done),
+        Command::Evaluate(args) => evaluate::run(args).map(done),
+        Command::Predict(args) => predict::run(args).map(done),
+        Command::Summary(args) => summary::run(args).map(done),
+        Command::Gradcheck(args) => gradcheck::run(args).map(done),
+        Command::Scratch(args) => scratch::run(args).map(done),
+        Command::Report(args) => report::run(args).map(done),
     }
 }
 
-/// Every flag of the running subcommand by its long name, with its value as given or
-/// defaulted (`null` when unset without a default), for a run's `config.json`. The command
-/// line is parsed again here, so flags added to any subcommand are recorded with no extra code.
-pub(crate) fn resolved_flags() -> serde_json::Map<String, serde_json::Value> {
-    use serde_json::Value;
-    let mut flags = serde_json::Map::new();
-    let mut command = Cli::command();
-    let Ok(matches) = command.try_get_matches_from_mut(std::env::args_os()) else {
-        return flags;
-    };
-    let Some((name, sub)) = matches.subcommand() else {
-        return flags;
-    };
-    let Some(sub_command) = command.find_subcommand(name) else {
-        return flags;
-    };
-    for arg in sub_command.get_arguments() {
-        let id = arg.get_id().as_str();
-        let key = arg.get_long().unwrap_or(id).to_string();
-        let value = match arg.get_action() {
-            ArgAction::Help | ArgAction::HelpShort | ArgAction::HelpLong | ArgAction::Version => {
-                continue
-            }
-            ArgAction::SetTrue | ArgAction::SetFalse => sub
-                .try_get_one::<bool>(id)
-                .ok()
-                .flatten()
-                .map_or(Value::Null, |b| Value::Bool(*b)),
-            _ => match sub.try_get_raw(id).ok().flatten() {
-                None => Value::Null,
-                Some(raw) => {
-                    let mut values: Vec<Value> = raw
-                        .map(|v| Value::String(v.to_string_lossy().into_owned()))
-                        .collect();
-                    if values.len() == 1 {
-                        values.remove(0)
-                    } else {
-                        Value::Array(values)
-                    }
-                }
-            },
-        };
-        flags.insert(key, value);
+fn done(_: ()) -> ExitCode {
+    ExitCode::SUCCESS
+}
+
+/// `--threads`, checked: at least 1, and at most the machine's cores (more only adds
+/// hand-overs between threads; a typo like 100000 would otherwise start that many). Default:
+/// all cores.
+fn thread_count(threads: Option<usize>) -> Result<usize> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match threads {
+        None => Ok(cores),
+        Some(0) => Err(nabla::Error::invalid("--threads must be at least 1")),
+        Some(n) if n > cores => {
+            eprintln!("warning: --threads {n}: this machine has {cores} cores; using {cores}");
+            Ok(cores)
+        }
+        Some(n) => Ok(n),
     }
-    flags
 }
 
 /// Runs a command's work on a pool of `threads` workers (default: all cores).
@@ -127,11 +100,7 @@ fn with_threads<R: Send>(
     threads: Option<usize>,
     work: impl FnOnce() -> Result<R> + Send,
 ) -> Result<R> {
-    let threads = match threads {
-        Some(0) => return Err(nabla::Error::invalid("--threads must be at least 1")),
-        Some(n) => n,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
+    let threads = thread_count(threads)?;
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()

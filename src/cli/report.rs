@@ -2,13 +2,14 @@
 //! (no data files, no model), e.g. after editing or archiving a run, or with a newer nabla.
 
 use clap::Args;
-use nabla::report::run::render;
+use nabla::report::render;
 use nabla::Result;
 use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct ReportArgs {
-    /// A run directory written by `nabla train` (config.json, history.csv, metrics.json, …).
+    /// A run directory: of `nabla train`, `nabla run`, a variant or a sweep cell (it holds
+    /// run.json), complete, interrupted or failed.
     pub dir: PathBuf,
 }
 

@@ -3,10 +3,13 @@
 
 use super::args::DataName;
 use clap::{Args, ValueEnum};
-use nabla::experiment::{run_file, ExperimentFile, RunOptions};
+use nabla::experiment::{run_file, ExperimentFile, FileRunOptions};
+use nabla::report::RunStatus;
 use nabla::train::{Stream, Verbosity};
 use nabla::{Error, Result};
+use serde_json::json;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use toml::Value;
 
 /// The overrides `nabla run` and `nabla sweep` share.
@@ -89,9 +92,12 @@ pub struct RunArgs {
     /// One line per epoch instead of a live progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Print one JSON object with every run's results on stdout (progress goes to stderr).
+    #[arg(long)]
+    pub json: bool,
 }
 
-pub fn run(args: RunArgs) -> Result<()> {
+pub fn run(args: RunArgs) -> Result<ExitCode> {
     let file = args.file.load()?;
     if file.sweep.is_some() {
         eprintln!(
@@ -101,18 +107,54 @@ pub fn run(args: RunArgs) -> Result<()> {
         );
     }
     let out = args.file.out_dir(&file, "")?;
-    let options = RunOptions {
+    let options = FileRunOptions {
         verbosity: if args.quiet {
             Verbosity::Lines
         } else {
             Verbosity::Bar
         },
-        stream: Stream::Stdout,
+        stream: if args.json {
+            Stream::Stderr
+        } else {
+            Stream::Stdout
+        },
+        interrupt: Some(nabla::run::install_signal_handler()?),
     };
     let results = super::with_threads(args.file.threads, || run_file(&file, &out, options))?;
     if results.is_empty() {
         return Err(Error::invalid("nothing to run"));
     }
-    println!("Run directory: {} (report.html)", out.display());
-    Ok(())
+    let interrupted = results
+        .iter()
+        .any(|(_, r)| r.info.status == RunStatus::Interrupted);
+    if args.json {
+        let runs: Vec<_> = results
+            .iter()
+            .map(|(name, r)| {
+                let dir = if results.len() == 1 && file.variants.is_empty() {
+                    out.clone()
+                } else {
+                    out.join(name)
+                };
+                json!({
+                    "name": name,
+                    "out": dir,
+                    "status": r.info.status,
+                    "params": r.params(),
+                    "history": r.history,
+                    "test_loss": r.metric("test_loss"),
+                    "test_accuracy": r.metric("test_accuracy"),
+                    "metrics": r.metrics,
+                })
+            })
+            .collect();
+        println!("{}", json!({ "out": out, "runs": runs }));
+    } else {
+        println!("Run directory: {} (report.html)", out.display());
+    }
+    Ok(if interrupted {
+        ExitCode::from(nabla::run::EXIT_INTERRUPTED)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -1,24 +1,44 @@
-//! `nabla train`: build, compile and fit a model, then evaluate it on the test set.
+//! `nabla train`: the flags become a [`RunSpec`], and the library's run pipeline trains,
+//! evaluates and records it, exactly as it runs an experiment file.
 //!
-//! With `--checkpoint-dir DIR` the run is checkpointed after every epoch; `--resume DIR`
-//! continues it from there with the flags recorded in the checkpoint, ending with the same
-//! weights and history as a run never interrupted.
+//! Every run checkpoints into its run directory (or `--checkpoint-dir DIR`) after each epoch
+//! and at Ctrl-C; `--resume DIR` continues it with the settings recorded there, ending with
+//! the same weights and history as a run never interrupted.
 
 use super::args::{DataArgs, ModelArgs};
-use super::data;
-use super::run_dir::{Recorder, RunArgs};
 use clap::parser::ValueSource;
-use clap::{ArgMatches, Args};
+use clap::{ArgMatches, Args, ValueEnum};
 use nabla::nn::{Loss, OptimizerConfig};
+use nabla::run::{
+    install_signal_handler, run as run_spec, utc_stamp, DataCache, ModelSpec, OutputSpec, Plot,
+    RunOptions, RunSpec, TrainingSpec,
+};
 use nabla::train::checkpoint::checkpoint_path;
 use nabla::train::{
-    load_checkpoint, CheckpointState, Checkpointer, FitOptions, History, Sequential, Stream,
-    Validation, Verbosity, MAX_BATCH_SIZE,
+    load_checkpoint, CheckpointState, Sequential, Stream, Verbosity, MAX_BATCH_SIZE,
 };
 use nabla::{Error, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+/// Where a run's files go.
+#[derive(Args, Clone, Debug)]
+pub struct OutArgs {
+    /// Directory for the run's files: run.json, experiment.toml, history.csv, metrics.json,
+    /// plots (PNG + SVG) and report.html [default: runs/<model>-<data>-<YYYYmmdd-HHMMSS> (UTC)].
+    #[arg(long, conflicts_with = "no_out")]
+    pub out: Option<PathBuf>,
+    /// Write no run directory (metrics are still printed).
+    #[arg(long)]
+    pub no_out: bool,
+    /// Record per-epoch gradient mean/std/norm and dead ReLUs (gradients.json, plots) and
+    /// warn when a layer's gradients vanish or explode.
+    #[arg(long)]
+    pub diagnostics: bool,
+}
 
 #[derive(Args)]
 pub struct TrainArgs {
@@ -27,7 +47,7 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub model: ModelArgs,
     #[command(flatten)]
-    pub run: RunArgs,
+    pub run: OutArgs,
     /// Optimizer: adam, sgd or rmsprop.
     #[arg(long, default_value = "adam")]
     pub optimizer: String,
@@ -59,11 +79,13 @@ pub struct TrainArgs {
     /// Save the trained model to this file (safetensors with the architecture in its header).
     #[arg(long, value_name = "FILE")]
     pub save: Option<PathBuf>,
-    /// Keep the last finished epoch's checkpoint (model, optimizer, RNG, history) in DIR.
+    /// Keep the last finished epoch's checkpoint (model, optimizer, RNG, history) in DIR
+    /// (by default it lives in the run directory until the run is complete).
     #[arg(long, value_name = "DIR")]
     pub checkpoint_dir: Option<PathBuf>,
-    /// Continue the interrupted run checkpointed in DIR, with the flags it recorded (a
-    /// different value for one of them is an error; only --epochs may be raised).
+    /// Continue the interrupted run in DIR (a run directory, or a --checkpoint-dir), with the
+    /// settings it recorded (a different value for one of them is an error; only --epochs may
+    /// be raised).
     #[arg(long, value_name = "DIR", conflicts_with = "checkpoint_dir")]
     pub resume: Option<PathBuf>,
 }
@@ -103,7 +125,7 @@ impl RunSettings {
         }
     }
 
-    fn apply(&self, args: &mut TrainArgs) -> Result<()> {
+    fn apply(&self, args: &mut TrainArgs) {
         args.data = self.data.clone();
         args.model = self.model.clone();
         args.optimizer = self.optimizer.clone();
@@ -114,15 +136,74 @@ impl RunSettings {
         args.batch_size = self.batch_size;
         args.seed = self.seed;
         args.threads = self.threads;
-        Ok(())
     }
 }
 
-pub fn run(mut args: TrainArgs, typed: &ArgMatches) -> Result<()> {
+pub fn run(mut args: TrainArgs, typed: &ArgMatches) -> Result<ExitCode> {
     let resumed = match args.resume.clone() {
-        Some(dir) => Some((dir.clone(), resume(&dir, &mut args, typed)?)),
+        Some(dir) => Some(resume(&dir, &mut args, typed)?),
         None => None,
     };
+    super::with_threads(args.threads, move || train(args, resumed))
+}
+
+/// A checkpoint being continued: the model, where it stood, and its settings.
+struct Resumed {
+    dir: PathBuf,
+    model: Sequential<f32>,
+    state: CheckpointState,
+    spec: RunSpec,
+    out: Option<PathBuf>,
+}
+
+/// The flags as a run specification: the same thing an experiment file describes.
+/// The data is loaded here (into `cache`, where the run finds it again): the model's input
+/// and output sizes come from it.
+fn spec_of(args: &TrainArgs, cache: &DataCache) -> Result<RunSpec> {
+    let loss = Loss::parse(&args.loss).map_err(|e| Error::invalid(format!("--loss: {e}")))?;
+    let optimizer = OptimizerConfig::parse(&args.optimizer, args.lr, args.momentum)
+        .map_err(|e| Error::invalid(format!("--optimizer: {e}")))?;
+    check_training_flags(args)?;
+    let data = args.data.to_config()?;
+    let splits = cache.get(&data).map_err(super::data::flag_error)?;
+    let layers = args
+        .model
+        .layers(&splits.train.sample_shape, splits.train.num_classes)?;
+    let spec = RunSpec {
+        name: format!(
+            "{}-{}",
+            value_name(&args.model.model),
+            value_name(&args.data.data)
+        ),
+        description: String::new(),
+        data,
+        model: ModelSpec {
+            input_shape: None,
+            l2: None,
+            layers,
+        },
+        training: TrainingSpec {
+            optimizer,
+            loss,
+            epochs: args.epochs,
+            batch_size: args.batch_size,
+            seed: args.seed,
+            ..TrainingSpec::default()
+        },
+        output: OutputSpec {
+            plots: Plot::ALL.to_vec(),
+            model_file: args.save.clone(),
+            diagnostics: args.run.diagnostics,
+            ..OutputSpec::default()
+        },
+    };
+    spec.check()
+        .map_err(|(key, message)| Error::invalid(format!("{key}: {message}")))?;
+    Ok(spec)
+}
+
+/// The flags' ranges, checked before any data is read.
+fn check_training_flags(args: &TrainArgs) -> Result<()> {
     if args.batch_size == 0 || args.batch_size > MAX_BATCH_SIZE {
         return Err(Error::invalid(format!(
             "--batch-size {} is out of range (1..={MAX_BATCH_SIZE})",
@@ -132,116 +213,106 @@ pub fn run(mut args: TrainArgs, typed: &ArgMatches) -> Result<()> {
     if args.epochs == 0 {
         return Err(Error::invalid("--epochs must be at least 1"));
     }
-    super::with_threads(args.threads, move || train(args, resumed))
+    Ok(())
 }
 
 /// The run itself, inside the thread pool.
-fn train(
-    args: TrainArgs,
-    resumed: Option<(PathBuf, (Sequential<f32>, CheckpointState))>,
-) -> Result<()> {
-    let loss = Loss::parse(&args.loss).map_err(|e| Error::invalid(format!("--loss: {e}")))?;
-    let optimizer = OptimizerConfig::parse(&args.optimizer, args.lr, args.momentum)
-        .map_err(|e| Error::invalid(format!("--optimizer: {e}")))?;
-    let data::Splits {
-        train,
-        validation,
-        test,
-    } = data::load(&args.data)?;
-
-    let stream = if args.json {
-        Stream::Stderr
-    } else {
-        Stream::Stdout
-    };
-    let say = |text: &str| match stream {
-        Stream::Stdout => print!("{text}"),
-        Stream::Stderr => eprint!("{text}"),
-    };
-
-    let (mut model, mut checkpointer) = match resumed {
-        Some((dir, (model, state))) => {
-            say(&format!(
-                "Resuming {} after epoch {}/{}\n",
-                dir.display(),
-                state.epochs_done,
-                args.epochs
-            ));
-            (model, Some(Checkpointer::resume(&dir, state)))
+fn train(args: TrainArgs, resumed: Option<Resumed>) -> Result<ExitCode> {
+    let cache = DataCache::default();
+    let (spec, out, checkpoint_dir, resume) = match resumed {
+        Some(r) => {
+            let out = if args.run.no_out {
+                None
+            } else {
+                args.run.out.clone().or(r.out)
+            };
+            (r.spec, out, Some(r.dir), Some((r.model, r.state)))
         }
         None => {
-            let layers = args.model.layers(&train.sample_shape, train.num_classes)?;
-            let mut model =
-                Sequential::<f32>::from_configs(&train.sample_shape, &layers, args.seed)?;
-            model.compile(optimizer, loss)?;
-            let checkpointer = match &args.checkpoint_dir {
-                Some(dir) => Some(start_checkpoints(dir, &args)?),
-                None => None,
+            let spec = spec_of(&args, &cache)?;
+            if let Some(dir) = &args.checkpoint_dir {
+                refuse_existing_checkpoint(dir)?;
+            }
+            let out = match (&args.run.out, args.run.no_out) {
+                (_, true) => None,
+                (Some(out), false) => Some(out.clone()),
+                (None, false) => Some(default_out(&args)?),
             };
-            (model, checkpointer)
+            (spec, out, args.checkpoint_dir.clone(), None)
         }
     };
-    say(&model.summary());
-    let mut recorder = Recorder::start(&args, &model, &train, validation.as_ref(), &test, stream)?;
-
-    let done = checkpointer.as_ref().map_or(0, |c| c.state().epochs_done);
-    let mut callbacks = recorder.callbacks();
-    if let Some(c) = checkpointer.as_mut() {
-        callbacks.push(c);
-    }
-    let new_epochs = model.fit_with_callbacks(
-        &train,
-        FitOptions {
-            epochs: args.epochs,
-            batch_size: args.batch_size,
-            validation: Validation::Data(validation.as_ref().unwrap_or(&test)),
+    let flags = serde_json::to_value(RunSettings::of(&args)).expect("plain data");
+    let output = run_spec(
+        &spec,
+        RunOptions {
+            out,
+            kind: "train".into(),
             verbosity: if args.quiet {
                 Verbosity::Lines
             } else {
                 Verbosity::Bar
             },
-            stream,
-            initial_epoch: done,
-            ..FitOptions::default()
+            stream: if args.json {
+                Stream::Stderr
+            } else {
+                Stream::Stdout
+            },
+            data: Some(&cache),
+            interrupt: Some(install_signal_handler()?),
+            checkpoint_dir,
+            resume,
+            argv: std::env::args().collect(),
+            flags,
+            ..RunOptions::default()
         },
-        &mut callbacks,
     )?;
-    let history: History = match &checkpointer {
-        Some(c) => c.state().history.clone(),
-        None => new_epochs,
-    };
-    let result = model.evaluate(&test)?;
-    say(&format!(
-        "Test loss: {:.4} - Test accuracy: {:.4}\n",
-        result.loss, result.accuracy
-    ));
-    // Saved before the report's one-batch gradients, which run in training mode.
-    if let Some(path) = &args.save {
-        model.save(path)?;
-        say(&format!("Saved the model to {}\n", path.display()));
-    }
-    let finished = recorder.finish(&mut model, &history, &train, &test, result)?;
+    let record = &output.record;
     if args.json {
-        let (trainable, frozen) = model.count_params();
         let report = json!({
-            "params": trainable + frozen,
-            "trainable_params": trainable,
-            "non_trainable_params": frozen,
-            "history": history,
-            "test_loss": result.loss,
-            "test_accuracy": result.accuracy,
-            "saved_model": args.save,
-            "metrics": finished.metrics_json(),
-            "out": finished.out_json(),
+            "status": record.info.status,
+            "params": record.params(),
+            "trainable_params": record.info.trainable_params,
+            "non_trainable_params": record.info.non_trainable_params,
+            "history": record.history,
+            "test_loss": record.metric("test_loss"),
+            "test_accuracy": record.metric("test_accuracy"),
+            "saved_model": spec.output.model_file,
+            "metrics": record.metrics,
+            "out": output.out,
         });
         println!("{report}");
     }
-    Ok(())
+    Ok(if output.interrupted() {
+        ExitCode::from(nabla::run::EXIT_INTERRUPTED)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
-/// A fresh run's checkpointer; refuses a directory that already holds a checkpoint, so a
-/// finished or interrupted run is never overwritten by mistake.
-fn start_checkpoints(dir: &Path, args: &TrainArgs) -> Result<Checkpointer> {
+/// `runs/<model>-<data>-<YYYYmmdd-HHMMSS>`, made unique.
+fn default_out(args: &TrainArgs) -> Result<PathBuf> {
+    let name = format!(
+        "{}-{}-{}",
+        value_name(&args.model.model),
+        value_name(&args.data.data),
+        utc_stamp(SystemTime::now())
+    );
+    Ok(nabla::run::RunDir::create_new(Path::new("runs"), &name)?
+        .path()
+        .to_path_buf())
+}
+
+/// The name clap shows for an enum value (`mnist-sample`, `mlp`).
+fn value_name<E: ValueEnum>(value: &E) -> String {
+    value
+        .to_possible_value()
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default()
+}
+
+/// A fresh run never overwrites a checkpoint: a finished or interrupted run is continued
+/// with --resume, not started over by mistake.
+fn refuse_existing_checkpoint(dir: &Path) -> Result<()> {
     if checkpoint_path(dir).exists() {
         return Err(Error::invalid(format!(
             "{} already holds a checkpoint: continue it with --resume {0}, or choose another \
@@ -249,23 +320,66 @@ fn start_checkpoints(dir: &Path, args: &TrainArgs) -> Result<Checkpointer> {
             dir.display()
         )));
     }
-    let settings = serde_json::to_value(RunSettings::of(args))
-        .map_err(|e| Error::invalid(format!("cannot record the flags: {e}")))?;
-    Checkpointer::new(dir, settings)
+    Ok(())
 }
 
-/// Loads `dir`'s checkpoint and takes its recorded flags into `args`; a flag typed on this
-/// command line with another value than the recorded one is an error naming both.
-fn resume(
-    dir: &Path,
-    args: &mut TrainArgs,
-    typed: &ArgMatches,
-) -> Result<(Sequential<f32>, CheckpointState)> {
-    let (model, state) = load_checkpoint::<f32>(dir)?;
+/// Loads `dir`'s checkpoint (a run directory's or a --checkpoint-dir's) and its recorded
+/// settings; a flag typed on this command line with another value than the recorded one is
+/// an error naming both.
+fn resume(dir: &Path, args: &mut TrainArgs, typed: &ArgMatches) -> Result<Resumed> {
+    let (model, mut state) = load_checkpoint::<f32>(dir)?;
     let path = checkpoint_path(dir);
-    let recorded: RunSettings = serde_json::from_value(state.settings.clone())
-        .map_err(|e| Error::format(&path, format!("the recorded flags cannot be read: {e}")))?;
-    let recorded_json = serde_json::to_value(&recorded).expect("plain data");
+    let bad = |e: serde_json::Error| {
+        Error::format(&path, format!("the recorded settings cannot be read: {e}"))
+    };
+    let mut spec: RunSpec = serde_json::from_value(state.settings["spec"].clone()).map_err(bad)?;
+    let recorded_out: Option<PathBuf> =
+        serde_json::from_value(state.settings["out"].clone()).map_err(bad)?;
+    let epochs_typed = typed.value_source("epochs") == Some(ValueSource::CommandLine);
+    if !state.settings["flags"].is_null() {
+        let recorded: RunSettings =
+            serde_json::from_value(state.settings["flags"].clone()).map_err(bad)?;
+        check_flags(&recorded, args, typed, &path)?;
+        recorded.apply(args);
+    }
+    if epochs_typed {
+        if args.epochs < state.epochs_done {
+            return Err(Error::invalid(format!(
+                "--epochs {}: the checkpoint in {} has already finished {} epochs",
+                args.epochs,
+                dir.display(),
+                state.epochs_done
+            )));
+        }
+        spec.training.epochs = args.epochs;
+    }
+    args.epochs = spec.training.epochs;
+    if typed.value_source("save") == Some(ValueSource::CommandLine) {
+        spec.output.model_file = args.save.clone();
+    }
+    state.settings["spec"] = serde_json::to_value(&spec).expect("specs serialize");
+    // A run directory's own checkpoint: the resumed run goes on writing there.
+    let out = if dir.join(nabla::report::files::RUN).is_file() {
+        Some(dir.to_path_buf())
+    } else {
+        recorded_out
+    };
+    Ok(Resumed {
+        dir: dir.to_path_buf(),
+        model,
+        state,
+        spec,
+        out,
+    })
+}
+
+fn check_flags(
+    recorded: &RunSettings,
+    args: &TrainArgs,
+    typed: &ArgMatches,
+    path: &Path,
+) -> Result<()> {
+    let recorded_json = serde_json::to_value(recorded).expect("plain data");
     let given_json = serde_json::to_value(RunSettings::of(args)).expect("plain data");
     let show = |v: &serde_json::Value| match v {
         serde_json::Value::Null => "the default".to_string(),
@@ -290,22 +404,5 @@ fn resume(
             )));
         }
     }
-    let epochs_typed = typed.value_source("epochs") == Some(ValueSource::CommandLine);
-    let epochs = if epochs_typed {
-        args.epochs
-    } else {
-        recorded.epochs
-    };
-    recorded.apply(args)?;
-    if epochs < state.epochs_done {
-        return Err(Error::invalid(format!(
-            "--epochs {epochs}: the checkpoint in {} has already finished {} epochs",
-            dir.display(),
-            state.epochs_done
-        )));
-    }
-    args.epochs = epochs;
-    let mut state = state;
-    state.settings["epochs"] = epochs.into();
-    Ok((model, state))
+    Ok(())
 }

@@ -28,6 +28,9 @@ pub enum DataSource {
     Cifar10,
     /// A CSV file of pixel columns and a label column (`csv`).
     Csv,
+    /// Benchmarks only: 50,000 training and 10,000 test images of uniform random pixels in
+    /// CIFAR-10's shape, with random labels. Measures speed; there is nothing to learn.
+    RandomCifar10,
 }
 
 impl DataSource {
@@ -38,6 +41,7 @@ impl DataSource {
             DataSource::FashionMnist => "fashion-mnist",
             DataSource::Cifar10 => "cifar10",
             DataSource::Csv => "csv",
+            DataSource::RandomCifar10 => "random-cifar10",
         }
     }
 
@@ -47,7 +51,7 @@ impl DataSource {
             DataSource::MnistSample | DataSource::Mnist | DataSource::FashionMnist => {
                 Some(vec![28, 28, 1])
             }
-            DataSource::Cifar10 => Some(vec![32, 32, 3]),
+            DataSource::Cifar10 | DataSource::RandomCifar10 => Some(vec![32, 32, 3]),
             DataSource::Csv => None,
         }
     }
@@ -203,6 +207,10 @@ impl DataConfig {
             }
             DataSource::Cifar10 => self.fetch(DatasetName::Cifar10, self.dir.clone())?,
             DataSource::Csv => self.load_csv()?,
+            DataSource::RandomCifar10 => (
+                random_images(50_000, &[32, 32, 3], 10, 1)?,
+                random_images(10_000, &[32, 32, 3], 10, 2)?,
+            ),
         };
         let (mut train, mut test) = (self.scale(train), self.scale(test));
         if let Some(n) = self.limit {
@@ -299,6 +307,27 @@ fn random_subset(data: &Dataset, n: usize, seed: u32) -> Dataset {
     chosen.truncate(n);
     chosen.sort_unstable();
     data.subset(&chosen)
+}
+
+/// `n` images of uniform random pixels with uniform random labels: a stand-in of the right
+/// shape and size for timing, not for learning.
+fn random_images(n: usize, shape: &[usize], classes: usize, seed: u32) -> Result<Dataset> {
+    let mut rng = crate::random::Rng::new(seed);
+    let len = n * shape.iter().product::<usize>();
+    let mut pixels = Vec::with_capacity(len + 4);
+    while pixels.len() < len {
+        pixels.extend_from_slice(&rng.next_u32().to_le_bytes());
+    }
+    pixels.truncate(len);
+    let labels = (0..n)
+        .map(|_| rng.randint(0, classes as i64) as u32)
+        .collect();
+    Dataset::new(
+        Features::U8(pixels),
+        shape.to_vec(),
+        labels,
+        Dataset::digit_names(classes),
+    )
 }
 
 #[cfg(test)]

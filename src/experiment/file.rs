@@ -1,10 +1,10 @@
 //! An experiment file: the base settings, its `[[variants]]` and its `[sweep]`, and how each
-//! becomes a resolved [`Experiment`]. Every error names the file, the line and the key.
+//! becomes a resolved [`RunSpec`]. Every error names the file, the line and the key.
 
 use super::document::{flatten_leaves, located, merge, set_path, Document};
-use super::spec::Experiment;
 use crate::error::{Error, Result};
 use crate::nn::Loss;
+use crate::run::RunSpec;
 use crate::train::Sequential;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -252,12 +252,12 @@ impl ExperimentFile {
     }
 
     /// The base experiment, without variants.
-    pub fn base(&self) -> Result<Experiment> {
+    pub fn base(&self) -> Result<RunSpec> {
         self.resolve(self.base.clone(), Origin::Base)
     }
 
     /// Every variant resolved, or just the base (named after the file) when there are none.
-    pub fn runs(&self) -> Result<Vec<(String, Experiment)>> {
+    pub fn runs(&self) -> Result<Vec<(String, RunSpec)>> {
         if self.variants.is_empty() {
             let base = self.base()?;
             return Ok(vec![(base.name.clone(), base)]);
@@ -268,7 +268,7 @@ impl ExperimentFile {
             .collect()
     }
 
-    pub fn variant(&self, variant: &Variant) -> Result<Experiment> {
+    pub fn variant(&self, variant: &Variant) -> Result<RunSpec> {
         let mut table = self.base.clone();
         normalize(&mut table);
         let mut overrides = variant.overrides.clone();
@@ -309,7 +309,7 @@ impl ExperimentFile {
     }
 
     /// The experiment one cell runs: the base with the cell's settings, seed + replicate.
-    pub fn cell(&self, cell: &Cell) -> Result<Experiment> {
+    pub fn cell(&self, cell: &Cell) -> Result<RunSpec> {
         let mut table = self.base.clone();
         normalize(&mut table);
         for (key, value) in &cell.assignments {
@@ -326,12 +326,12 @@ impl ExperimentFile {
 
     /// Applies the command line, deserializes, checks values and builds the model once, so
     /// a mistake anywhere is reported before any training starts.
-    fn resolve(&self, mut table: Table, origin: Origin) -> Result<Experiment> {
+    fn resolve(&self, mut table: Table, origin: Origin) -> Result<RunSpec> {
         for (key, value, _) in &self.cli {
             set_path(&mut table, key, value.clone())?;
         }
         normalize(&mut table);
-        let experiment: Experiment =
+        let experiment: RunSpec =
             deserialize(Value::Table(table)).map_err(|(key, m)| self.error(&origin, &key, &m))?;
         experiment
             .check()
@@ -342,7 +342,7 @@ impl ExperimentFile {
 
     /// Builds the layers one by one for the data's input shape, so a layer that cannot
     /// follow the one before is reported at its own line.
-    fn check_model(&self, experiment: &Experiment, origin: &Origin) -> Result<()> {
+    fn check_model(&self, experiment: &RunSpec, origin: &Origin) -> Result<()> {
         let Some(shape) = experiment.input_shape() else {
             return Err(self.error(
                 origin,

@@ -25,7 +25,8 @@
 //! grid = { "model.l2" = [1e-6, 1e-5, 1e-4, 1e-3] }
 //! ```
 //!
-//! The file is parsed and every variant or sweep cell resolved (and its model built once)
+//! Each run, variant or sweep cell becomes a [`crate::run::RunSpec`] and goes through
+//! [`crate::run::run`]. The file is parsed and every variant or sweep cell resolved (and its model built once)
 //! before anything trains, so a mistake anywhere is reported first, as `file:line: key: why`.
 //!
 //! ```
@@ -40,22 +41,15 @@
 //! # Ok::<(), nabla::Error>(())
 //! ```
 
-mod callbacks;
 mod document;
 mod file;
-mod gradients;
-mod run;
-mod rundir;
-mod spec;
 mod sweep;
 mod variants;
 
-pub use callbacks::{CallbacksSpec, CheckpointSpec, EarlyStoppingSpec, ReduceLrSpec};
 pub use document::{merge, set_path, Document};
 pub use file::{value_text, Cell, ExperimentFile, Sweep, Variant, SWEEP_METRICS};
-pub use gradients::{GradientLog, GradientRecorder};
-pub use run::{run, DataCache, RunOptions, RunResult};
-pub use rundir::write_run_dir;
-pub use spec::{Experiment, Metric, ModelSpec, OutputSpec, Plot, TrainingSpec};
 pub use sweep::{run_sweep, summarise, CellRecord, PointSummary, SweepOptions, SweepOutcome};
-pub use variants::run_file;
+pub use variants::{run_file, FileRunOptions};
+
+/// What one resolved experiment is: the run pipeline's [`crate::run::RunSpec`].
+pub type Experiment = crate::run::RunSpec;

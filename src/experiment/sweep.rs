@@ -13,11 +13,10 @@
 //! is missing. Each result file is written atomically: a killed run leaves none half-written.
 
 use super::file::{value_text, Cell, ExperimentFile};
-use super::run::{run, DataCache, RunOptions, RunResult};
-use super::spec::Experiment;
 use crate::error::{Error, Result};
 use crate::report::plots::{error_bars_log_x, mean_std, ChartText};
 use crate::report::{write_atomic, HtmlReport};
+use crate::run::{run, DataCache, RunOptions, RunRecord, RunSpec};
 use crate::train::{Stream, Verbosity};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -47,7 +46,8 @@ pub struct CellRecord {
     pub settings: Vec<(String, String)>,
     /// The resolved config the result came from; a different one means "run again".
     pub config: serde_json::Value,
-    pub result: RunResult,
+    /// The cell's run, without images; its run directory is `cells/<id>/`.
+    pub result: RunRecord,
 }
 
 /// What `run_sweep` did: every cell's record, and which ones it computed this time.
@@ -79,7 +79,7 @@ pub fn run_sweep(file: &ExperimentFile, out: &Path, options: SweepOptions) -> Re
     })?;
     // Resolve every cell first, so a bad value fails before hours of training.
     let cells = file.cells();
-    let experiments: Vec<Experiment> = cells.iter().map(|c| file.cell(c)).collect::<Result<_>>()?;
+    let experiments: Vec<RunSpec> = cells.iter().map(|c| file.cell(c)).collect::<Result<_>>()?;
     let cells_dir = out.join("cells");
     std::fs::create_dir_all(&cells_dir).map_err(|e| Error::io(&cells_dir, e))?;
 
@@ -145,7 +145,7 @@ pub fn run_sweep(file: &ExperimentFile, out: &Path, options: SweepOptions) -> Re
                                 cell.label(),
                                 sweep.metric,
                                 record.result.metric(&sweep.metric).unwrap_or(f64::NAN),
-                                record.result.test_accuracy
+                                record.result.test_accuracy()
                             ));
                             finished.lock().unwrap().push((i, record));
                         }
@@ -210,19 +210,21 @@ fn read_record(path: &Path) -> Option<CellRecord> {
 
 fn run_cell(
     cell: &Cell,
-    experiment: &Experiment,
+    experiment: &RunSpec,
     cache: &DataCache,
     cells_dir: &Path,
 ) -> Result<CellRecord> {
-    let splits = cache.get(&experiment.data)?;
-    let options = RunOptions {
-        verbosity: Verbosity::Silent,
-        stream: Stream::Stderr,
-    };
-    let (mut result, _model) = run(experiment, &splits, options, None)?;
-    // Predictions are for one run's confusion matrix; a sweep keeps only the numbers.
-    result.y_pred.clear();
-    result.y_true.clear();
+    let output = run(
+        experiment,
+        RunOptions {
+            out: Some(cells_dir.join(cell.id())),
+            kind: "cell".into(),
+            verbosity: Verbosity::Silent,
+            stream: Stream::Stderr,
+            data: Some(cache),
+            ..RunOptions::default()
+        },
+    )?;
     let record = CellRecord {
         id: cell.id(),
         label: cell.label(),
@@ -231,7 +233,7 @@ fn run_cell(
         seed: experiment.training.seed,
         settings: settings_text(&cell.assignments),
         config: serde_json::to_value(experiment).expect("configs serialize"),
-        result,
+        result: output.record.without_images(),
     };
     let text = serde_json::to_string_pretty(&record).expect("records serialize");
     write_atomic(cell_path(cells_dir, cell), text.as_bytes())?;
@@ -256,7 +258,7 @@ pub fn summarise(records: &[CellRecord], metric: &str) -> Vec<PointSummary> {
                 .iter()
                 .map(|r| r.result.metric(metric).unwrap_or(f64::NAN))
                 .collect();
-            let tests: Vec<f64> = group.iter().map(|r| r.result.test_accuracy).collect();
+            let tests: Vec<f64> = group.iter().map(|r| r.result.test_accuracy()).collect();
             let (mean, std) = mean_std(&values);
             let (test_accuracy_mean, test_accuracy_std) = mean_std(&tests);
             Some(PointSummary {
@@ -291,7 +293,7 @@ fn log_axis(values: &[Value]) -> Option<Vec<f64>> {
 
 fn write_summary(
     out: &Path,
-    base: &Experiment,
+    base: &RunSpec,
     metric: &str,
     axes: &[(String, Vec<Value>)],
     records: &[CellRecord],
@@ -405,8 +407,8 @@ fn write_summary(
                 r.label.clone(),
                 r.seed.to_string(),
                 format!("{:.4}", r.result.metric(metric).unwrap_or(f64::NAN)),
-                format!("{:.4}", r.result.test_accuracy),
-                format!("{:.1}", r.result.seconds),
+                format!("{:.4}", r.result.test_accuracy()),
+                format!("{:.1}", r.result.info.seconds),
             ]
         })
         .collect();

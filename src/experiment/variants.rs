@@ -10,21 +10,39 @@
 //! ```
 
 use super::file::ExperimentFile;
-use super::run::{run, DataCache, RunOptions, RunResult};
-use super::rundir::write_run_dir;
 use crate::error::{Error, Result};
 use crate::report::plots::runs_overlay;
 use crate::report::{write_atomic, HtmlReport};
-use crate::train::Stream;
+use crate::run::{run, DataCache, RunOptions, RunRecord};
+use crate::train::{Stream, Verbosity};
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+/// How `nabla run` talks and whether it can be interrupted.
+#[derive(Clone, Copy, Debug)]
+pub struct FileRunOptions<'a> {
+    pub verbosity: Verbosity,
+    pub stream: Stream,
+    pub interrupt: Option<&'a AtomicBool>,
+}
+
+impl Default for FileRunOptions<'_> {
+    fn default() -> Self {
+        FileRunOptions {
+            verbosity: Verbosity::Lines,
+            stream: Stream::Stdout,
+            interrupt: None,
+        }
+    }
+}
 
 /// Runs the file's base (into `out`) or every variant (into `out/<name>`), and returns the
-/// results in order.
+/// records in order. An interrupted variant ends the list (its record is the last one).
 pub fn run_file(
     file: &ExperimentFile,
     out: &Path,
-    options: RunOptions,
-) -> Result<Vec<(String, RunResult)>> {
+    options: FileRunOptions,
+) -> Result<Vec<(String, RunRecord)>> {
     // Resolve everything first: a typo in the last variant fails before any training.
     let runs = file.runs()?;
     let cache = DataCache::default();
@@ -34,30 +52,33 @@ pub fn run_file(
     };
     let mut results = Vec::new();
     let single = file.variants.is_empty();
-    for (name, experiment) in &runs {
+    for (name, spec) in &runs {
         if !single {
             say(format!("== variant {name}"));
         }
-        let splits = cache.get(&experiment.data)?;
         let dir = if single {
             out.to_path_buf()
         } else {
             out.join(name)
         };
-        let (result, model) = run(experiment, &splits, options, Some(&dir))?;
-        say(format!(
-            "{name}: test loss {:.4} - test accuracy {:.4}",
-            result.test_loss, result.test_accuracy
-        ));
-        write_run_dir(
-            &dir,
-            experiment,
-            &result,
-            &model,
-            &splits.test,
-            &splits.train,
+        let output = run(
+            spec,
+            RunOptions {
+                out: Some(dir),
+                kind: if single { "run" } else { "variant" }.into(),
+                verbosity: options.verbosity,
+                stream: options.stream,
+                data: Some(&cache),
+                interrupt: options.interrupt,
+                argv: std::env::args().collect(),
+                ..RunOptions::default()
+            },
         )?;
-        results.push((name.clone(), result));
+        let interrupted = output.interrupted();
+        results.push((name.clone(), output.record));
+        if interrupted {
+            return Ok(results);
+        }
     }
     if !single {
         let base = file.base()?;
@@ -70,7 +91,7 @@ pub fn run_file(
 fn write_comparison(
     out: &Path,
     title: &str,
-    results: &[(String, RunResult)],
+    results: &[(String, RunRecord)],
     write_report: bool,
 ) -> Result<()> {
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
@@ -99,20 +120,21 @@ fn write_comparison(
             .iter()
             .copied()
             .fold(f64::NAN, f64::max);
-        let params = r.trainable_params + r.non_trainable_params;
+        let params = r.params();
+        let (test_accuracy, test_loss) = (r.test_accuracy(), r.test_loss());
+        let seconds = r.info.seconds;
         csv += &format!(
-            "{name},{},{},{val_acc},{val_loss},{best},{params},{}\n",
-            r.test_accuracy, r.test_loss, r.seconds
+            "{name},{test_accuracy},{test_loss},{val_acc},{val_loss},{best},{params},{seconds}\n"
         );
         rows.push(vec![
             name.clone(),
-            format!("{:.4}", r.test_accuracy),
-            format!("{:.4}", r.test_loss),
+            format!("{test_accuracy:.4}"),
+            format!("{test_loss:.4}"),
             format!("{val_acc:.4}"),
             format!("{val_loss:.4}"),
             format!("{best:.4}"),
             params.to_string(),
-            format!("{:.1}", r.seconds),
+            format!("{seconds:.1}"),
         ]);
     }
     write_atomic(out.join("comparison.csv"), csv.as_bytes())?;

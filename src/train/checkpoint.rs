@@ -8,7 +8,7 @@
 
 use super::callbacks::{Callback, Control};
 use super::saving::{encode_model, read_model_file};
-use super::{EpochLogs, History, Sequential};
+use super::{EpochLogs, EpochPosition, History, Sequential};
 use crate::error::{Error, Result};
 use crate::files::write_atomic;
 use crate::tensor::Float;
@@ -29,9 +29,13 @@ pub struct CheckpointState {
     pub epochs_done: usize,
     /// The history of the finished epochs.
     pub history: History,
-    /// The settings the run was started with (the CLI's flags), so a resume can check that
-    /// it continues the same run.
+    /// The settings the run was started with, so a resume can check that it continues the
+    /// same run.
     pub settings: serde_json::Value,
+    /// Where an interrupted epoch stopped (Ctrl-C, SIGTERM): the resumed run finishes that
+    /// epoch from its next batch. `None` at an epoch boundary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<EpochPosition>,
 }
 
 /// The checkpoint file of `dir`.
@@ -90,6 +94,11 @@ pub struct Checkpointer {
 }
 
 impl Checkpointer {
+    /// Where the checkpoints go.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Checkpoints a new run into `dir` (created if missing).
     pub fn new(dir: impl AsRef<Path>, settings: serde_json::Value) -> Result<Self> {
         let dir = dir.as_ref().to_path_buf();
@@ -133,7 +142,14 @@ impl<T: Float> Callback<T> for Checkpointer {
     ) -> Result<Control> {
         self.state.history.push(logs);
         self.state.epochs_done = epoch + 1;
+        self.state.position = None;
         save_checkpoint(model, &self.dir, &self.state)?;
         Ok(Control::Continue)
+    }
+
+    /// Saves the model mid-epoch, with where the epoch stopped.
+    fn on_interrupt(&mut self, model: &mut Sequential<T>, position: &EpochPosition) -> Result<()> {
+        self.state.position = Some(position.clone());
+        save_checkpoint(model, &self.dir, &self.state)
     }
 }

@@ -36,6 +36,7 @@ use super::history::EpochLogs;
 use super::Sequential;
 use crate::autograd::ParamId;
 use crate::error::{Error, Result};
+use crate::json::{float_or_null, floats_or_null};
 use crate::tensor::{Float, Tensor};
 
 /// Below this L2 norm a layer's gradient counts as vanished: an f32 weight of order 1 moved
@@ -457,39 +458,6 @@ impl<T: Float> Callback<T> for GradientMonitor<T> {
             }
         }
         Ok(Control::Continue)
-    }
-}
-
-/// JSON has no NaN or infinity: serde_json writes them as `null`; this reads `null` back as
-/// NaN, so a record with a diverged gradient still round-trips.
-pub(crate) mod float_or_null {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
-        if v.is_finite() {
-            s.serialize_f64(*v)
-        } else {
-            s.serialize_none()
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
-    }
-}
-
-/// [`float_or_null`] for a list.
-pub(crate) mod floats_or_null {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &[f64], s: S) -> Result<S::Ok, S::Error> {
-        let opts: Vec<Option<f64>> = v.iter().map(|x| x.is_finite().then_some(*x)).collect();
-        opts.serialize(s)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
-        let opts = Vec::<Option<f64>>::deserialize(d)?;
-        Ok(opts.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect())
     }
 }
 

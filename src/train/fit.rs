@@ -7,6 +7,8 @@ use super::progress::{Progress, Stream, Verbosity};
 use super::Sequential;
 use crate::error::{Error, Result};
 use crate::tensor::Float;
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// Where validation numbers come from.
@@ -30,6 +32,31 @@ pub struct FitOptions<'a, T: Float> {
     pub stream: Stream,
     /// The epoch to start from (for resuming): epochs before it are taken as done.
     pub initial_epoch: usize,
+    /// Where an interrupted epoch stopped: training goes on from its next batch, in the same
+    /// order and with the same running sums, so the resumed run ends as if never stopped.
+    /// Takes precedence over `initial_epoch`.
+    pub resume_from: Option<EpochPosition>,
+    /// Set from elsewhere (a signal handler, a notebook's stop button) to stop after the
+    /// current batch: callbacks get [`Callback::on_interrupt`] with the position, and `fit`
+    /// returns the finished epochs' history.
+    pub interrupt: Option<&'a AtomicBool>,
+}
+
+/// How far an epoch got: everything needed to finish it later exactly as it would have gone.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EpochPosition {
+    /// The 0-based epoch (also the number of finished epochs).
+    pub epoch: usize,
+    /// Batches of `order` already trained on.
+    pub batches_done: usize,
+    /// The epoch's sample order (after shuffling).
+    pub order: Vec<usize>,
+    /// Running sums behind the epoch's mean loss and accuracy.
+    pub loss_sum: f64,
+    pub correct: usize,
+    pub seen: usize,
+    /// Seconds the epoch had run.
+    pub seconds: f64,
 }
 
 impl<T: Float> Default for FitOptions<'_, T> {
@@ -42,6 +69,8 @@ impl<T: Float> Default for FitOptions<'_, T> {
             verbosity: Verbosity::Bar,
             stream: Stream::Stdout,
             initial_epoch: 0,
+            resume_from: None,
+            interrupt: None,
         }
     }
 }
@@ -113,16 +142,64 @@ impl<T: Float> Sequential<T> {
         }
         let mut history = History::default();
         let steps = train.len().div_ceil(options.batch_size);
-        'epochs: for epoch in options.initial_epoch..options.epochs {
+        let mut resume = options.resume_from.clone();
+        if let Some(p) = &resume {
+            if p.order.len() != train.len() || p.batches_done > steps {
+                return Err(Error::invalid(format!(
+                    "cannot resume epoch {}: it was over {} samples in batches of {}, not {} \
+                     samples in batches of {}",
+                    p.epoch + 1,
+                    p.order.len(),
+                    options.batch_size,
+                    train.len(),
+                    options.batch_size
+                )));
+            }
+        }
+        let first_epoch = resume.as_ref().map_or(options.initial_epoch, |p| p.epoch);
+        'epochs: for epoch in first_epoch..options.epochs {
             let start = Instant::now();
             let mut progress = Progress::new(steps, options.verbosity, options.stream);
             progress.epoch_header(epoch + 1, options.epochs);
-            let mut order = train.clone();
-            if options.shuffle {
-                self.rng.shuffle(&mut order);
-            }
-            let (mut loss_sum, mut correct, mut seen) = (0.0, 0usize, 0usize);
+            // A resumed epoch carries on with its order and sums; a new one shuffles afresh.
+            let (order, first_batch, mut loss_sum, mut correct, mut seen, earlier_seconds) =
+                match resume.take() {
+                    Some(p) => (
+                        p.order,
+                        p.batches_done,
+                        p.loss_sum,
+                        p.correct,
+                        p.seen,
+                        p.seconds,
+                    ),
+                    None => {
+                        let mut order = train.clone();
+                        if options.shuffle {
+                            self.rng.shuffle(&mut order);
+                        }
+                        (order, 0, 0.0, 0usize, 0usize, 0.0)
+                    }
+                };
             for (batch, indices) in order.chunks(options.batch_size).enumerate() {
+                if batch < first_batch {
+                    continue;
+                }
+                if options.interrupt.is_some_and(|f| f.load(Ordering::SeqCst)) {
+                    let position = EpochPosition {
+                        epoch,
+                        batches_done: batch,
+                        order: order.clone(),
+                        loss_sum,
+                        correct,
+                        seen,
+                        seconds: earlier_seconds + start.elapsed().as_secs_f64(),
+                    };
+                    progress.interrupted();
+                    for cb in callbacks.iter_mut() {
+                        cb.on_interrupt(self, &position)?;
+                    }
+                    return Ok(history);
+                }
                 let (x, y) = self.gather(data, indices);
                 let result = self.train_on_batch(x, y)?;
                 if !result.loss.is_finite() {
@@ -159,7 +236,7 @@ impl<T: Float> Sequential<T> {
                 logs.val_loss = Some(eval.loss);
                 logs.val_accuracy = Some(eval.accuracy);
             }
-            logs.seconds = start.elapsed().as_secs_f64();
+            logs.seconds = earlier_seconds + start.elapsed().as_secs_f64();
             let mut shown = vec![("loss", logs.loss), ("accuracy", logs.accuracy)];
             if let (Some(l), Some(a)) = (logs.val_loss, logs.val_accuracy) {
                 shown.push(("val_loss", l));

@@ -19,7 +19,7 @@ pub use callbacks::{
 };
 pub use checkpoint::{load_checkpoint, save_checkpoint, CheckpointState, Checkpointer};
 pub use diagnostics::{batch_gradients, dead_relus, GradientMonitor};
-pub use fit::{FitOptions, Validation, MAX_BATCH_SIZE};
+pub use fit::{EpochPosition, FitOptions, Validation, MAX_BATCH_SIZE};
 pub use history::{EpochLogs, History};
 pub use progress::{Stream, Verbosity};
 pub use saving::{read_model_file, ModelFile};

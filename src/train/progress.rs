@@ -85,6 +85,13 @@ impl Progress {
         }
     }
 
+    /// Ends a live bar's line so what is printed next starts on its own.
+    pub(crate) fn interrupted(&mut self) {
+        if self.live {
+            self.write("\n");
+        }
+    }
+
     fn line(&self, step: usize, metrics: &[(&str, f64)]) -> String {
         let width = self.total.to_string().len();
         let done = (BAR_WIDTH * step)

@@ -12,6 +12,10 @@ use crate::train::{EpochLogs, Sequential};
 /// With `restore_best_weights`, the weights of the best epoch are put back when it stops
 /// (as in Keras, only when it stops early; the first epoch's weights if none improved).
 ///
+/// A `val_` metric is computed on the validation data: when that is the test set (as the
+/// notebooks do, and as nabla does without a validation split), the stopping epoch and the restored weights are chosen on the test set, and
+/// the final test numbers are no longer an unbiased estimate.
+///
 /// ```
 /// use nabla::train::EarlyStopping;
 /// let stop = EarlyStopping::<f32>::new("val_loss").patience(3).restore_best_weights(true);

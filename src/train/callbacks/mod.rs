@@ -17,6 +17,7 @@ pub use monitor::Mode;
 pub use reduce_lr::ReduceLROnPlateau;
 
 use super::EpochLogs;
+use super::EpochPosition;
 use super::Sequential;
 use crate::error::Result;
 use crate::tensor::Float;
@@ -56,6 +57,16 @@ pub trait Callback<T: Float> {
     }
 
     fn on_train_end(&mut self, _model: &mut Sequential<T>) -> Result<()> {
+        Ok(())
+    }
+
+    /// `fit` was interrupted after a batch (`on_train_end` is not called then): the model
+    /// is as that batch left it, and `position` says how to finish the epoch later.
+    fn on_interrupt(
+        &mut self,
+        _model: &mut Sequential<T>,
+        _position: &EpochPosition,
+    ) -> Result<()> {
         Ok(())
     }
 }

@@ -12,6 +12,10 @@ use std::path::{Path, PathBuf};
 /// metric improved with `save_best_only`. `{epoch}` (or `{epoch:02d}`) in the path becomes
 /// the 1-based epoch number, so every epoch can keep its own file.
 ///
+/// A `val_` metric is computed on the validation data: when that is the test set (as the
+/// notebooks do, and as nabla does without a validation split), `save_best_only` picks the best model on the test set, and
+/// the final test numbers are no longer an unbiased estimate.
+///
 /// ```
 /// use nabla::train::ModelCheckpoint;
 /// let best = ModelCheckpoint::new("runs/best.safetensors").save_best_only(true);

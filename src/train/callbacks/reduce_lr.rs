@@ -11,6 +11,10 @@ use crate::train::{EpochLogs, Sequential};
 /// more than `min_delta`, never below `min_lr`, then waits `cooldown` epochs before counting
 /// again. Keras's defaults: factor 0.1, patience 10, min_delta 1e-4, cooldown 0, min_lr 0.
 ///
+/// A `val_` metric is computed on the validation data: when that is the test set (as the
+/// notebooks do, and as nabla does without a validation split), the schedule is tuned on the test set, and
+/// the final test numbers are no longer an unbiased estimate.
+///
 /// ```
 /// use nabla::train::ReduceLROnPlateau;
 /// let plateau = ReduceLROnPlateau::new("val_loss").factor(0.5).patience(2).min_lr(1e-5);

@@ -1,5 +1,6 @@
-//! What one resolved experiment is: data, model, training and outputs, each a typed section
-//! that rejects unknown keys. Layers, optimizers and losses are the library's own configs
+//! What one run is: data, model, training and outputs, each a typed section that rejects
+//! unknown keys. `nabla train`'s flags, an experiment file, each of its variants and each
+//! sweep cell all become a [`RunSpec`], and [`super::run`] runs it. Layers, optimizers and losses are the library's own configs
 //! (`LayerConfig`, `OptimizerConfig`, `Loss`), so every layer nabla has can be written in a
 //! file without this module listing them.
 
@@ -10,10 +11,11 @@ use crate::nn::{LayerConfig, Loss, OptimizerConfig};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-/// One fully resolved run: the base file with a variant's or sweep cell's overrides applied.
+/// One fully resolved run: `nabla train`'s flags, or an experiment file's base with a
+/// variant's or sweep cell's overrides applied. Its TOML form is the experiment file's.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Experiment {
+pub struct RunSpec {
     /// A title for reports; defaults to the file's name.
     #[serde(default)]
     pub name: String,
@@ -99,6 +101,13 @@ pub struct OutputSpec {
     /// Save, load the file back and evaluate again: the numbers must not change.
     #[serde(default)]
     pub reload: bool,
+    /// Also save the trained model to this file (`nabla train --save FILE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_file: Option<PathBuf>,
+    /// Record training-batch gradient statistics, dead ReLUs and vanishing/exploding
+    /// warnings per epoch (`--diagnostics`).
+    #[serde(default)]
+    pub diagnostics: bool,
 }
 
 /// The plots a run can draw.
@@ -115,6 +124,31 @@ pub enum Plot {
     Samples,
     /// Per-layer gradient mean and std on a fixed batch: after training, and per epoch.
     Gradients,
+    /// ReLU, sigmoid, tanh and softmax drawn, for reference.
+    Activations,
+}
+
+impl Plot {
+    /// Every plot, as `nabla train` draws them.
+    pub const ALL: [Plot; 6] = [
+        Plot::Curves,
+        Plot::Confusion,
+        Plot::Predictions,
+        Plot::Samples,
+        Plot::Gradients,
+        Plot::Activations,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Plot::Curves => "curves",
+            Plot::Confusion => "confusion",
+            Plot::Predictions => "predictions",
+            Plot::Samples => "samples",
+            Plot::Gradients => "gradients",
+            Plot::Activations => "activations",
+        }
+    }
 }
 
 fn default_optimizer() -> OptimizerConfig {
@@ -163,6 +197,8 @@ impl Default for OutputSpec {
             classification_report: true,
             save_model: false,
             reload: false,
+            model_file: None,
+            diagnostics: false,
         }
     }
 }
@@ -186,7 +222,7 @@ impl ModelSpec {
     }
 }
 
-impl Experiment {
+impl RunSpec {
     /// Checks values serde cannot: ranges and combinations. Errors come back as
     /// (dotted key, message) so the caller can name the file's line.
     pub fn check(&self) -> std::result::Result<(), (String, String)> {
@@ -230,6 +266,48 @@ impl Experiment {
         Ok(())
     }
 
+    /// Every setting that differs from nabla's defaults, as (dotted key, value) — what a
+    /// report shows instead of every option. Layers are listed one per row.
+    pub fn settings_diff(&self) -> Vec<(String, String)> {
+        let defaults = RunSpec {
+            name: String::new(),
+            description: String::new(),
+            data: DataConfig::default(),
+            model: ModelSpec {
+                input_shape: None,
+                l2: None,
+                layers: Vec::new(),
+            },
+            training: TrainingSpec::default(),
+            output: OutputSpec::default(),
+        };
+        let mut mine = Vec::new();
+        flatten(
+            "",
+            &serde_json::to_value(self).expect("specs serialize"),
+            &mut mine,
+        );
+        let mut theirs = Vec::new();
+        flatten(
+            "",
+            &serde_json::to_value(&defaults).expect("specs serialize"),
+            &mut theirs,
+        );
+        mine.into_iter()
+            .filter(|(key, value)| {
+                !matches!(key.as_str(), "name" | "description")
+                    && !theirs.iter().any(|(k, v)| k == key && v == value)
+            })
+            .map(|(key, value)| {
+                let text = match value {
+                    serde_json::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                (key, text)
+            })
+            .collect()
+    }
+
     /// The per-sample input shape: the model's if given, else what the data source implies.
     pub fn input_shape(&self) -> Option<Vec<usize>> {
         self.model
@@ -238,4 +316,60 @@ impl Experiment {
             .or_else(|| self.data.source.input_shape())
             .or_else(|| self.data.csv_shape.clone())
     }
+}
+
+/// Dotted keys to leaf values; a layer (an element of `model.layers`) is one leaf.
+fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, serde_json::Value)>) {
+    let key = |k: &str| {
+        if prefix.is_empty() {
+            k.to_string()
+        } else {
+            format!("{prefix}.{k}")
+        }
+    };
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                flatten(&key(k), v, out);
+            }
+        }
+        serde_json::Value::Array(items) if prefix == "model.layers" => {
+            for (i, item) in items.iter().enumerate() {
+                out.push((key(&i.to_string()), layer_text(item).into()));
+            }
+        }
+        other => out.push((prefix.to_string(), other.clone())),
+    }
+}
+
+/// A layer as `Dense(units=128, activation=relu)`: its type and the options that differ from
+/// the type's defaults (an option is left out when the config without it is the same config).
+fn layer_text(layer: &serde_json::Value) -> String {
+    let serde_json::Value::Object(full) = layer else {
+        return layer.to_string();
+    };
+    let mut kept = full.clone();
+    for key in full.keys().filter(|k| *k != "type") {
+        let mut trial = kept.clone();
+        trial.remove(key);
+        let same = serde_json::from_value::<LayerConfig>(serde_json::Value::Object(trial.clone()))
+            .ok()
+            .and_then(|c| serde_json::to_value(c).ok())
+            .is_some_and(|v| &v == layer);
+        if same {
+            kept = trial;
+        }
+    }
+    let kind = kept
+        .remove("type")
+        .and_then(|t| t.as_str().map(String::from))
+        .unwrap_or_default();
+    let options: Vec<String> = kept
+        .iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => format!("{k}={s}"),
+            other => format!("{k}={other}"),
+        })
+        .collect();
+    format!("{kind}({})", options.join(", "))
 }

@@ -1,43 +1,41 @@
-//! Gradient inspection for `plots = ["gradients"]`: each layer's kernel gradient mean and std
-//! on one fixed batch, before training and after every epoch — the `tf.GradientTape` check a
-//! student runs when the loss will not go down.
+//! The gradient probe behind `plots = ["gradients"]`: each layer's kernel gradient mean and
+//! std on one fixed batch, before training and after every epoch — the `tf.GradientTape` check
+//! a student runs when the loss will not go down. It observes only (see
+//! [`Sequential::probe_gradients`]): a run with the probe trains exactly as one without.
 
-use crate::data::Dataset;
 use crate::error::Result;
-use crate::train::{BatchSource, Callback, Control, EpochLogs, Sequential};
-use crate::{Shape, Tensor};
+use crate::train::{Callback, Control, EpochLogs, Sequential};
+use crate::Tensor;
 use serde::{Deserialize, Serialize};
 
 /// Per-layer gradient statistics over epochs; index 0 is before the first step.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct GradientLog {
+    /// Samples in the probe batch.
+    pub batch_size: usize,
     pub layers: Vec<String>,
     /// `means[layer][t]`, `stds[layer][t]`.
     pub means: Vec<Vec<f64>>,
     pub stds: Vec<Vec<f64>>,
 }
 
-/// Records a [`GradientLog`] on the first `batch` training samples.
+/// Records a [`GradientLog`] on a fixed probe batch.
 pub struct GradientRecorder {
     x: Tensor<f32>,
     y: Tensor<f32>,
     pub log: GradientLog,
 }
 
-/// Samples in the inspected batch: Keras labs take one batch of 32 to a few hundred.
-const BATCH: usize = 256;
-
 impl GradientRecorder {
-    pub fn new(data: &Dataset) -> Self {
-        let n = data.len().min(BATCH);
-        let indices: Vec<usize> = (0..n).collect();
-        let mut x = Tensor::zeros(Shape::batched(n, &data.sample_shape));
-        let mut y = Tensor::zeros([n, data.num_classes]);
-        BatchSource::<f32>::fill(data, &indices, x.data_mut(), y.data_mut());
+    pub fn new(x: Tensor<f32>, y: Tensor<f32>) -> Self {
+        let batch_size = x.shape().batch();
         GradientRecorder {
             x,
             y,
-            log: GradientLog::default(),
+            log: GradientLog {
+                batch_size,
+                ..GradientLog::default()
+            },
         }
     }
 
@@ -49,7 +47,7 @@ impl GradientRecorder {
             let Some(&kernel) = layer.params().first() else {
                 continue;
             };
-            let Some((_, _, g)) = grads.iter().find(|(id, _, _)| *id == kernel) else {
+            let Some(g) = grads.get(kernel) else {
                 continue;
             };
             if self.log.layers.len() <= index {
@@ -57,16 +55,9 @@ impl GradientRecorder {
                 self.log.means.push(Vec::new());
                 self.log.stds.push(Vec::new());
             }
-            let values = g.data();
-            let n = values.len().max(1) as f64;
-            let mean = values.iter().map(|&v| v as f64).sum::<f64>() / n;
-            let var = values
-                .iter()
-                .map(|&v| (v as f64 - mean).powi(2))
-                .sum::<f64>()
-                / n;
-            self.log.means[index].push(mean);
-            self.log.stds[index].push(var.sqrt());
+            let stats = crate::train::diagnostics::GradientStats::of(g.data());
+            self.log.means[index].push(stats.mean);
+            self.log.stds[index].push(stats.std);
             index += 1;
         }
         Ok(())
@@ -75,7 +66,11 @@ impl GradientRecorder {
 
 impl Callback<f32> for GradientRecorder {
     fn on_train_begin(&mut self, model: &mut Sequential<f32>) -> Result<()> {
-        self.record(model)
+        // A resumed run's probe goes on from where it is; time 0 is the untrained model.
+        if self.log.layers.is_empty() {
+            self.record(model)?;
+        }
+        Ok(())
     }
 
     fn on_epoch_end(
