@@ -4,7 +4,7 @@
 //!
 //! Adding a layer is one file and one line: the file defines the config, implements
 //! [`LayerType`] (plan the weights with [`WeightSpec`]s, build the forward op), and gets one
-//! line in the [`layer_registry!`] call below. Names, parameters, penalties, saving and the
+//! line in the `layer_registry!` call below. Names, parameters, penalties, saving and the
 //! summary follow from the declared weights.
 
 use super::layers::{

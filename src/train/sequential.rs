@@ -218,8 +218,7 @@ impl<T: Float> Sequential<T> {
         let rows: Vec<SummaryRow> = self
             .layers
             .iter()
-            .zip(&self.configs)
-            .map(|(layer, _)| SummaryRow {
+            .map(|layer| SummaryRow {
                 name: layer.name().to_string(),
                 kind: layer.kind().to_string(),
                 output_shape: layer.output_shape().to_vec(),

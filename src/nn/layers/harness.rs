@@ -44,7 +44,7 @@ pub(crate) fn run_layer_test(
     let config = config.into();
     check_against_keras(case, input_shape, output_shape, counts);
 
-    let mut model = Sequential::<f64>::from_configs(input_shape, &[config.clone()], 11)
+    let mut model = Sequential::<f64>::from_configs(input_shape, std::slice::from_ref(&config), 11)
         .unwrap_or_else(|e| panic!("{case}: building failed: {e}"));
     assert_eq!(model.output_shape(), output_shape, "{case}: output shape");
     assert_eq!(model.count_params(), counts, "{case}: parameter counts");
@@ -126,7 +126,8 @@ fn check_config_round_trip(case: &str, config: &LayerConfig) {
 }
 
 fn check_model_file_round_trip(case: &str, input_shape: &[usize], config: &LayerConfig) {
-    let mut model = Sequential::<f32>::from_configs(input_shape, &[config.clone()], 5).unwrap();
+    let mut model =
+        Sequential::<f32>::from_configs(input_shape, std::slice::from_ref(config), 5).unwrap();
     model
         .compile(OptimizerConfig::adam(1e-2), Loss::MeanSquaredError)
         .unwrap();
