@@ -11,9 +11,8 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-/// Every layer type on this branch, each in a small model ending in 3 outputs.
-/// When a layer lands (Conv2D, MaxPool2D, BatchNormalization, Dropout, …), add a case here:
-/// the configs are the JSON of the model file, so no other code needs to change.
+/// Every layer type, each in a small model ending in 3 outputs (checked against the registry
+/// by `every_registered_layer_type_has_a_case`). The configs are the JSON of the model file.
 const CASES: &[(&str, &[usize], &str)] = &[
     (
         "dense",
@@ -40,7 +39,36 @@ const CASES: &[(&str, &[usize], &str)] = &[
         r#"[{"type": "Dense", "units": 4}, {"type": "Activation", "activation": "sigmoid"},
             {"type": "Dense", "units": 3}, {"type": "Activation", "activation": "softmax"}]"#,
     ),
+    (
+        "convolution and pooling",
+        &[6, 6, 2],
+        r#"[{"type": "Conv2D", "filters": 3, "kernel_size": 3, "padding": "same",
+             "activation": "relu", "kernel_regularizer": {"l2": 0.001}},
+            {"type": "MaxPooling2D", "pool_size": 2},
+            {"type": "Conv2D", "filters": 4, "kernel_size": [2, 1], "strides": 1},
+            {"type": "AveragePooling2D", "pool_size": 2, "strides": 1, "padding": "same"},
+            {"type": "GlobalAveragePooling2D"},
+            {"type": "Dense", "units": 3, "activation": "softmax"}]"#,
+    ),
+    (
+        "batch normalization and dropout",
+        &[5],
+        r#"[{"type": "Dense", "units": 4}, {"type": "BatchNormalization", "momentum": 0.9},
+            {"type": "Activation", "activation": "relu"}, {"type": "Dropout", "rate": 0.25},
+            {"type": "Dense", "units": 3, "activation": "softmax"}]"#,
+    ),
 ];
+
+#[test]
+fn every_registered_layer_type_has_a_case() {
+    for kind in LayerConfig::KINDS {
+        let covered = CASES.iter().any(|(_, _, json)| {
+            let layers: Vec<LayerConfig> = serde_json::from_str(json).unwrap();
+            layers.iter().any(|l| l.kind() == *kind)
+        });
+        assert!(covered, "no model-file case uses {kind}");
+    }
+}
 
 fn optimizers() -> Vec<OptimizerConfig> {
     vec![

@@ -1,7 +1,15 @@
 //! Buffers kept across training steps, so a step after the first allocates nothing.
+//!
+//! In this crate's test builds (`cfg(test)`, and the `poison-buffers` feature that the
+//! crate's own dev-dependency on itself turns on for integration tests) every buffer `take`
+//! hands out is filled with NaN, so an op that reads a buffer before writing every element
+//! fails its tests loudly instead of corrupting only a real training run.
 
 use crate::tensor::{Float, Shape, Tensor};
 use std::collections::HashMap;
+
+/// Whether `take` fills buffers with NaN (test builds only; see the module docs).
+pub const POISONED: bool = cfg!(any(test, feature = "poison-buffers"));
 
 /// Free buffers by length. Every step asks for the same sizes in the same order, so after
 /// one step each request is met from here.
@@ -15,7 +23,13 @@ impl<T: Float> BufferPool<T> {
     pub fn take(&mut self, shape: Shape) -> Tensor<T> {
         let len = shape.numel();
         let data = match self.free.get_mut(&len).and_then(Vec::pop) {
-            Some(buffer) => buffer,
+            Some(mut buffer) => {
+                if POISONED {
+                    buffer.fill(T::nan());
+                }
+                buffer
+            }
+            None if POISONED => vec![T::nan(); len],
             None => vec![T::zero(); len],
         };
         Tensor::from_parts(data, shape)
@@ -33,5 +47,26 @@ impl<T: Float> BufferPool<T> {
         if data.capacity() > 0 {
             self.free.entry(data.len()).or_default().push(data);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_builds_hand_out_nan_buffers_fresh_and_recycled() {
+        let mut pool = BufferPool::<f32>::default();
+        let mut t = pool.take(Shape::new(&[2, 3]));
+        assert!(t.data().iter().all(|v| v.is_nan()));
+        t.data_mut().fill(1.0);
+        pool.give(t);
+        let again = pool.take(Shape::new(&[3, 2]));
+        assert!(again.data().iter().all(|v| v.is_nan()));
+        assert!(pool
+            .take_zeroed(Shape::new(&[4]))
+            .data()
+            .iter()
+            .all(|&v| v == 0.0));
     }
 }

@@ -1,12 +1,20 @@
-//! What every layer is: a typed config that serializes (into model and experiment files), and
-//! the built layer that owns parameter ids and runs on the tape.
+//! What every layer is: a typed config that serializes (into model and experiment files), a
+//! plan (output shape and declared weights, computed without allocating anything) and the
+//! built layer that runs on the tape.
+//!
+//! Adding a layer is one file and one line: the file defines the config, implements
+//! [`LayerType`] (plan the weights with [`WeightSpec`]s, build the forward op), and gets one
+//! line in the `layer_registry!` call below. Names, parameters, penalties, saving and the
+//! summary follow from the declared weights.
 
 use super::layers::{
     ActivationLayer, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten,
     GlobalAveragePooling2D, MaxPool2D,
 };
+use super::{Initializer, Regularizer};
 use crate::autograd::{ParamId, ParamStore, Tape, Var};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::ops::Activation;
 use crate::random::Rng;
 use crate::tensor::Float;
 use serde::{Deserialize, Serialize};
@@ -21,113 +29,258 @@ pub struct Context<'a> {
     pub rng: &'a mut Rng,
 }
 
-/// A built layer: parameters created for a known input shape, ready to run.
-pub trait Layer<T: Float>: Send {
-    /// The layer's unique name in its model, e.g. `dense_1`.
-    fn name(&self) -> &str;
+/// One weight as a layer declares it (Keras's `add_weight`): the model creates it, counts
+/// it, saves it and adds its penalty from this alone.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WeightSpec {
+    /// Name within the layer (`kernel`, `bias`, `gamma`, …); the parameter is `layer/name`.
+    pub name: &'static str,
+    pub shape: Vec<usize>,
+    pub initializer: Initializer,
+    /// Trained by the optimizer, or state such as batch norm's moving averages.
+    pub trainable: bool,
+    pub regularizer: Option<Regularizer>,
+}
 
-    /// Per-sample output shape (no batch dimension).
-    fn output_shape(&self) -> &[usize];
+impl WeightSpec {
+    /// A trainable weight without a penalty.
+    pub fn trainable(name: &'static str, shape: Vec<usize>, initializer: Initializer) -> Self {
+        WeightSpec {
+            name,
+            shape,
+            initializer,
+            trainable: true,
+            regularizer: None,
+        }
+    }
 
-    /// Parameter ids, trainable and not, in Keras's weight order.
-    fn params(&self) -> &[ParamId];
+    /// State the layer updates itself (not trained, not penalized).
+    pub fn state(name: &'static str, shape: Vec<usize>, initializer: Initializer) -> Self {
+        WeightSpec {
+            trainable: false,
+            ..WeightSpec::trainable(name, shape, initializer)
+        }
+    }
 
-    fn forward(&mut self, tape: &mut Tape<T>, x: Var, ctx: &mut Context) -> Result<Var>;
-
-    /// The regularization term this layer adds to the loss, if any.
-    fn penalty(&self, _tape: &mut Tape<T>) -> Result<Option<Var>> {
-        Ok(None)
+    pub fn regularizer(mut self, regularizer: Option<Regularizer>) -> Self {
+        self.regularizer = regularizer;
+        self
     }
 }
 
-/// A layer's options, by Keras class name. One source of truth: the builder API, the model file
-/// and the experiment file all use it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", deny_unknown_fields)]
-pub enum LayerConfig {
-    Dense(Dense),
-    Flatten(Flatten),
-    Activation(ActivationLayer),
-    Conv2D(Conv2D),
-    #[serde(alias = "MaxPool2D")]
-    MaxPooling2D(MaxPool2D),
-    #[serde(alias = "AvgPool2D")]
-    AveragePooling2D(AveragePooling2D),
-    GlobalAveragePooling2D(GlobalAveragePooling2D),
-    BatchNormalization(BatchNormalization),
-    Dropout(Dropout),
+/// What a layer becomes for an input shape, before anything is allocated: the basis of the
+/// memory estimate, of building and of the summary.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// Per-sample output shape (no batch dimension).
+    pub output_shape: Vec<usize>,
+    /// The weights, in Keras's weight order.
+    pub weights: Vec<WeightSpec>,
 }
 
-impl LayerConfig {
+impl Plan {
+    /// A layer without weights.
+    pub fn stateless(output_shape: Vec<usize>) -> Self {
+        Plan {
+            output_shape,
+            weights: Vec::new(),
+        }
+    }
+}
+
+/// The parameter ids of a layer's declared weights, for its forward op to look up by name.
+pub struct Declared<'a> {
+    pub(crate) specs: &'a [WeightSpec],
+    pub(crate) ids: &'a [ParamId],
+}
+
+impl Declared<'_> {
+    /// The id of the weight declared as `name`, if the plan declared it.
+    pub fn get(&self, name: &str) -> Option<ParamId> {
+        let index = self.specs.iter().position(|s| s.name == name)?;
+        Some(self.ids[index])
+    }
+
+    /// The id of a weight the plan always declares.
+    pub fn expect(&self, name: &str) -> ParamId {
+        self.get(name)
+            .unwrap_or_else(|| panic!("the plan declares weight '{name}'"))
+    }
+}
+
+/// What a layer's forward pass returns: its output, tagged with the activation that made it,
+/// so the loss finds softmax or sigmoid logits and diagnostics find ReLUs by type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Output {
+    pub var: Var,
+    /// The activation applied last (`Linear` when none).
+    pub activation: Activation,
+    /// The pre-activation input of a softmax or sigmoid output, for fused losses.
+    pub logits: Option<Var>,
+}
+
+impl Output {
+    /// An output with no activation to report (pooling, flatten, a linear layer).
+    pub fn plain(var: Var) -> Self {
+        Output {
+            var,
+            activation: Activation::Linear,
+            logits: None,
+        }
+    }
+
+    /// `var` = `activation`(`logits`).
+    pub fn activated(var: Var, activation: Activation, logits: Var) -> Self {
+        Output {
+            var,
+            activation,
+            logits: Some(logits),
+        }
+    }
+
+    /// An output tagged with its activation but no logits: one fused into the op that made
+    /// it (bias + ReLU), or one no loss fuses with (ReLU, tanh).
+    pub fn fused(var: Var, activation: Activation) -> Self {
+        Output {
+            var,
+            activation,
+            logits: None,
+        }
+    }
+}
+
+impl From<Var> for Output {
+    fn from(var: Var) -> Self {
+        Output::plain(var)
+    }
+}
+
+/// The forward half of a built layer: the op it runs on the tape.
+pub trait Forward<T: Float>: Send {
+    fn forward(&mut self, tape: &mut Tape<T>, x: Var, ctx: &mut Context) -> Result<Output>;
+}
+
+/// A layer config's two steps, as in Keras: plan the weights for an input shape, then build
+/// the forward op over the created parameters.
+pub trait LayerType {
+    /// Output shape and declared weights for per-sample `input_shape`; allocates nothing.
+    /// `name` is the layer's name, for error messages.
+    fn plan(&self, name: &str, input_shape: &[usize]) -> Result<Plan>;
+
+    /// The forward op over the weights `plan` declared.
+    fn build<T: Float>(&self, plan: &Plan, weights: &Declared) -> Box<dyn Forward<T>>;
+}
+
+/// A built layer: its name, shape, declared weights and the op it runs.
+pub struct Layer<T: Float> {
+    name: String,
+    kind: &'static str,
+    output_shape: Vec<usize>,
+    weights: Vec<WeightSpec>,
+    params: Vec<ParamId>,
+    op: Box<dyn Forward<T>>,
+}
+
+impl<T: Float> Layer<T> {
+    /// The layer's unique name in its model, e.g. `dense_1`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// Keras's class name, e.g. `Dense`.
     pub fn kind(&self) -> &'static str {
-        match self {
-            LayerConfig::Dense(_) => "Dense",
-            LayerConfig::Flatten(_) => "Flatten",
-            LayerConfig::Activation(_) => "Activation",
-            LayerConfig::Conv2D(_) => "Conv2D",
-            LayerConfig::MaxPooling2D(_) => "MaxPooling2D",
-            LayerConfig::AveragePooling2D(_) => "AveragePooling2D",
-            LayerConfig::GlobalAveragePooling2D(_) => "GlobalAveragePooling2D",
-            LayerConfig::BatchNormalization(_) => "BatchNormalization",
-            LayerConfig::Dropout(_) => "Dropout",
-        }
+        self.kind
     }
 
-    /// Keras's default name prefix, e.g. `dense` (then `dense_1`, `dense_2`, …).
-    pub fn default_prefix(&self) -> &'static str {
-        match self {
-            LayerConfig::Dense(_) => "dense",
-            LayerConfig::Flatten(_) => "flatten",
-            LayerConfig::Activation(_) => "activation",
-            LayerConfig::Conv2D(_) => "conv2d",
-            LayerConfig::MaxPooling2D(_) => "max_pooling2d",
-            LayerConfig::AveragePooling2D(_) => "average_pooling2d",
-            LayerConfig::GlobalAveragePooling2D(_) => "global_average_pooling2d",
-            LayerConfig::BatchNormalization(_) => "batch_normalization",
-            LayerConfig::Dropout(_) => "dropout",
-        }
+    /// Per-sample output shape (no batch dimension).
+    pub fn output_shape(&self) -> &[usize] {
+        &self.output_shape
     }
 
-    /// The name the user gave the layer, if any.
-    pub fn name(&self) -> Option<String> {
-        match self {
-            LayerConfig::Dense(c) => c.name.clone(),
-            LayerConfig::Flatten(c) => c.name.clone(),
-            LayerConfig::Activation(c) => c.name.clone(),
-            LayerConfig::Conv2D(c) => c.name.clone(),
-            LayerConfig::MaxPooling2D(c) => c.name.clone(),
-            LayerConfig::AveragePooling2D(c) => c.name.clone(),
-            LayerConfig::GlobalAveragePooling2D(c) => c.name.clone(),
-            LayerConfig::BatchNormalization(c) => c.name.clone(),
-            LayerConfig::Dropout(c) => c.name.clone(),
-        }
+    /// Parameter ids, trainable and not, in Keras's weight order.
+    pub fn params(&self) -> &[ParamId] {
+        &self.params
     }
 
-    /// Creates the layer's parameters for `input_shape` (per sample) in `params`.
-    pub fn build<T: Float>(
-        &self,
-        name: String,
-        input_shape: &[usize],
-        params: &mut ParamStore<T>,
-        rng: &mut Rng,
-    ) -> Result<Box<dyn Layer<T>>> {
-        match self {
-            LayerConfig::Dense(c) => c.build(name, input_shape, params, rng),
-            LayerConfig::Flatten(c) => c.build(name, input_shape),
-            LayerConfig::Activation(c) => c.build(name, input_shape),
-            LayerConfig::Conv2D(c) => c.build(name, input_shape, params, rng),
-            LayerConfig::MaxPooling2D(c) => c.build(name, input_shape),
-            LayerConfig::AveragePooling2D(c) => c.build(name, input_shape),
-            LayerConfig::GlobalAveragePooling2D(c) => c.build(name, input_shape),
-            LayerConfig::BatchNormalization(c) => c.build(name, input_shape, params, rng),
-            LayerConfig::Dropout(c) => c.build(name, input_shape),
+    /// The declared weights with their parameter ids.
+    pub fn weights(&self) -> impl Iterator<Item = (&WeightSpec, ParamId)> {
+        self.weights.iter().zip(self.params.iter().copied())
+    }
+
+    pub fn forward(&mut self, tape: &mut Tape<T>, x: Var, ctx: &mut Context) -> Result<Output> {
+        self.op.forward(tape, x, ctx)
+    }
+
+    /// The regularization terms of the declared weights (λ·Σw² for L2), summed, if any.
+    pub fn penalty(&self, tape: &mut Tape<T>) -> Result<Option<Var>> {
+        let mut total = None;
+        for (spec, id) in self.weights() {
+            let Some(regularizer) = spec.regularizer else {
+                continue;
+            };
+            let w = tape.param(id);
+            let term = regularizer.penalty(tape, w);
+            total = Some(match total {
+                Some(sum) => crate::ops::add(tape, sum, term)?,
+                None => term,
+            });
         }
+        Ok(total)
     }
 }
 
-macro_rules! into_layer_config {
-    ($($variant:ident => $ty:ty),* $(,)?) => {
+/// Declares the layer types: the `LayerConfig` enum with its serde form, Keras's class
+/// names and name prefixes, and the dispatch to each config's [`LayerType`] impl.
+macro_rules! layer_registry {
+    ($($(#[$meta:meta])* $variant:ident($ty:ty) = $prefix:literal,)*) => {
+        /// A layer's options, by Keras class name. One source of truth: the builder API, the
+        /// model file and the experiment file all use it.
+        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+        #[serde(tag = "type", deny_unknown_fields)]
+        pub enum LayerConfig {
+            $($(#[$meta])* $variant($ty),)*
+        }
+
+        impl LayerConfig {
+            /// Every Keras class name nabla knows, in registry order.
+            pub const KINDS: &'static [&'static str] = &[$(stringify!($variant)),*];
+
+            /// Keras's class name, e.g. `Dense`.
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    $(LayerConfig::$variant(_) => stringify!($variant),)*
+                }
+            }
+
+            /// Keras's default name prefix, e.g. `dense` (then `dense_1`, `dense_2`, …).
+            pub fn default_prefix(&self) -> &'static str {
+                match self {
+                    $(LayerConfig::$variant(_) => $prefix,)*
+                }
+            }
+
+            /// The name the user gave the layer, if any.
+            pub fn name(&self) -> Option<String> {
+                match self {
+                    $(LayerConfig::$variant(c) => c.name.clone(),)*
+                }
+            }
+
+            /// Output shape and declared weights for per-sample `input_shape`, without
+            /// allocating anything.
+            pub fn plan(&self, name: &str, input_shape: &[usize]) -> Result<Plan> {
+                match self {
+                    $(LayerConfig::$variant(c) => c.plan(name, input_shape),)*
+                }
+            }
+
+            fn build_op<T: Float>(&self, plan: &Plan, weights: &Declared) -> Box<dyn Forward<T>> {
+                match self {
+                    $(LayerConfig::$variant(c) => c.build(plan, weights),)*
+                }
+            }
+        }
+
         $(impl From<$ty> for LayerConfig {
             fn from(c: $ty) -> Self {
                 LayerConfig::$variant(c)
@@ -136,14 +289,65 @@ macro_rules! into_layer_config {
     };
 }
 
-into_layer_config!(
-    Dense => Dense,
-    Flatten => Flatten,
-    Activation => ActivationLayer,
-    Conv2D => Conv2D,
-    MaxPooling2D => MaxPool2D,
-    AveragePooling2D => AveragePooling2D,
-    GlobalAveragePooling2D => GlobalAveragePooling2D,
-    BatchNormalization => BatchNormalization,
-    Dropout => Dropout,
-);
+layer_registry! {
+    Dense(Dense) = "dense",
+    Flatten(Flatten) = "flatten",
+    Activation(ActivationLayer) = "activation",
+    Conv2D(Conv2D) = "conv2d",
+    #[serde(alias = "MaxPool2D")]
+    MaxPooling2D(MaxPool2D) = "max_pooling2d",
+    #[serde(alias = "AvgPool2D")]
+    AveragePooling2D(AveragePooling2D) = "average_pooling2d",
+    GlobalAveragePooling2D(GlobalAveragePooling2D) = "global_average_pooling2d",
+    BatchNormalization(BatchNormalization) = "batch_normalization",
+    Dropout(Dropout) = "dropout",
+}
+
+impl LayerConfig {
+    /// Creates the weights of `plan` (made by [`LayerConfig::plan`] for this config) in
+    /// `params`, initialized in declaration order from `rng`, and builds the layer.
+    pub fn build<T: Float>(
+        &self,
+        name: String,
+        plan: Plan,
+        params: &mut ParamStore<T>,
+        rng: &mut Rng,
+    ) -> Layer<T> {
+        let ids: Vec<ParamId> = plan
+            .weights
+            .iter()
+            .map(|w| {
+                params.add(
+                    format!("{name}/{}", w.name),
+                    w.initializer.init(&w.shape, rng),
+                    w.trainable,
+                )
+            })
+            .collect();
+        let op = self.build_op(
+            &plan,
+            &Declared {
+                specs: &plan.weights,
+                ids: &ids,
+            },
+        );
+        Layer {
+            name,
+            kind: self.kind(),
+            output_shape: plan.output_shape,
+            weights: plan.weights,
+            params: ids,
+            op,
+        }
+    }
+}
+
+/// A shape error for a layer that needs `(height, width, channels)` inputs.
+pub(crate) fn need_image(name: &str, input_shape: &[usize]) -> Result<[usize; 3]> {
+    match *input_shape {
+        [h, w, c] => Ok([h, w, c]),
+        _ => Err(Error::shape(format!(
+            "{name}: needs (height, width, channels) inputs, got {input_shape:?}"
+        ))),
+    }
+}

@@ -7,7 +7,8 @@
 
 use crate::autograd::{Tape, Var};
 use crate::error::{Error, Result};
-use crate::ops;
+use crate::nn::Output;
+use crate::ops::{self, Activation};
 use crate::tensor::Float;
 use serde::{Deserialize, Serialize};
 
@@ -48,26 +49,32 @@ impl Loss {
         })
     }
 
-    /// The mean loss of `pred` against dense `targets` over the batch.
-    pub fn compute<T: Float>(self, tape: &mut Tape<T>, pred: Var, targets: Var) -> Result<Var> {
+    /// The mean loss of the model output `pred` against dense `targets` over the batch. An
+    /// output tagged as softmax (for cross-entropy) or sigmoid (for binary cross-entropy)
+    /// with its logits is computed from the logits; a plain `Var` from its values.
+    pub fn compute<T: Float>(
+        self,
+        tape: &mut Tape<T>,
+        pred: impl Into<Output>,
+        targets: Var,
+    ) -> Result<Var> {
+        let pred = pred.into();
+        let logits_of = |activation| match pred.logits {
+            Some(logits) if pred.activation == activation => Some(logits),
+            _ => None,
+        };
         match self {
             Loss::CategoricalCrossentropy | Loss::SparseCategoricalCrossentropy => {
-                if tape.op_name(pred) == "softmax" {
-                    let logits = tape.op_inputs(pred)[0];
-                    ops::softmax_crossentropy(tape, logits, targets)
-                } else {
-                    ops::categorical_crossentropy(tape, pred, targets)
+                match logits_of(Activation::Softmax) {
+                    Some(logits) => ops::softmax_crossentropy(tape, logits, targets),
+                    None => ops::categorical_crossentropy(tape, pred.var, targets),
                 }
             }
-            Loss::BinaryCrossentropy => {
-                if tape.op_name(pred) == "sigmoid" {
-                    let logits = tape.op_inputs(pred)[0];
-                    ops::sigmoid_binary_crossentropy(tape, logits, targets)
-                } else {
-                    ops::binary_crossentropy(tape, pred, targets)
-                }
-            }
-            Loss::MeanSquaredError => ops::mean_squared_error(tape, pred, targets),
+            Loss::BinaryCrossentropy => match logits_of(Activation::Sigmoid) {
+                Some(logits) => ops::sigmoid_binary_crossentropy(tape, logits, targets),
+                None => ops::binary_crossentropy(tape, pred.var, targets),
+            },
+            Loss::MeanSquaredError => ops::mean_squared_error(tape, pred.var, targets),
         }
     }
 }
@@ -88,22 +95,30 @@ mod tests {
     #[test]
     fn every_loss_has_correct_gradients_through_its_output_activation() {
         let cases = [
-            (Loss::CategoricalCrossentropy, "softmax"),
-            (Loss::SparseCategoricalCrossentropy, "softmax"),
-            (Loss::BinaryCrossentropy, "sigmoid"),
-            (Loss::MeanSquaredError, "softmax"),
-            (Loss::MeanSquaredError, "linear"),
+            (Loss::CategoricalCrossentropy, Activation::Softmax),
+            (Loss::SparseCategoricalCrossentropy, Activation::Softmax),
+            (Loss::BinaryCrossentropy, Activation::Sigmoid),
+            (Loss::MeanSquaredError, Activation::Softmax),
+            (Loss::MeanSquaredError, Activation::Linear),
         ];
         for (loss, act) in cases {
-            assert_gradients(&[random_tensor(&[4, 3], 81)], |t, v| {
-                let p = match act {
-                    "softmax" => ops::softmax(t, v[0])?,
-                    "sigmoid" => ops::sigmoid(t, v[0])?,
-                    _ => v[0],
-                };
-                let y = t.input(one_hot(4, 3));
-                loss.compute(t, p, y)
-            });
+            // Both the fused path (a tagged output) and the plain one (probabilities only).
+            for tagged in [true, false] {
+                assert_gradients(&[random_tensor(&[4, 3], 81)], |t, v| {
+                    let p = match act {
+                        Activation::Softmax => ops::softmax(t, v[0])?,
+                        Activation::Sigmoid => ops::sigmoid(t, v[0])?,
+                        _ => v[0],
+                    };
+                    let out = if tagged && act != Activation::Linear {
+                        Output::activated(p, act, v[0])
+                    } else {
+                        Output::plain(p)
+                    };
+                    let y = t.input(one_hot(4, 3));
+                    loss.compute(t, out, y)
+                });
+            }
         }
     }
 
@@ -114,10 +129,15 @@ mod tests {
         let z = tape.input(random_tensor(&[2, 3], 82));
         let p = ops::softmax(&mut tape, z).unwrap();
         let y = tape.input(one_hot(2, 3));
-        let loss = Loss::CategoricalCrossentropy
+        let fused = Loss::CategoricalCrossentropy
+            .compute(&mut tape, Output::activated(p, Activation::Softmax, z), y)
+            .unwrap();
+        assert_eq!(tape.op_inputs(fused), &[z, y]);
+        // An untagged output is taken as probabilities, whatever op made it.
+        let plain = Loss::CategoricalCrossentropy
             .compute(&mut tape, p, y)
             .unwrap();
-        assert_eq!(tape.op_name(loss), "softmax_crossentropy");
+        assert_eq!(tape.op_inputs(plain), &[p, y]);
     }
 
     #[test]

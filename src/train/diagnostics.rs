@@ -37,6 +37,7 @@ use super::Sequential;
 use crate::autograd::ParamId;
 use crate::error::{Error, Result};
 use crate::json::{float_or_null, floats_or_null};
+use crate::ops::Activation;
 use crate::tensor::{Float, Tensor};
 
 /// Below this L2 norm a layer's gradient counts as vanished: an f32 weight of order 1 moved
@@ -165,14 +166,15 @@ impl DeadRelu {
     }
 }
 
-/// For every layer whose output is a ReLU (a `relu` op, or a Dense/convolution with a fused
-/// ReLU), how many units output 0 for every sample of `x` (and, for images, every position).
+/// For every layer whose typed output is a ReLU (a ReLU Activation layer, or a Dense or
+/// convolution with a fused ReLU), how many units output 0 for every sample of `x` (and, for
+/// images, every position).
 /// Units are the last axis: features of a Dense layer, channels of an NHWC convolution.
 pub fn dead_relus<T: Float>(model: &mut Sequential<T>, x: &Tensor<T>) -> Result<Vec<DeadRelu>> {
     let outputs = model.layer_outputs(x)?;
     Ok(outputs
         .iter()
-        .filter(|o| matches!(o.op, "relu" | "bias_relu"))
+        .filter(|o| o.activation == Activation::Relu)
         .map(|o| {
             let units = o.value.dims().last().copied().unwrap_or(0);
             let mut alive = vec![false; units];

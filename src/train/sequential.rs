@@ -4,8 +4,9 @@ use super::batches::BatchSource;
 use super::summary::{format_summary, SummaryRow};
 use crate::autograd::{BufferPool, Gradients, ParamStore, Tape, Var};
 use crate::error::{Error, Result};
-use crate::nn::{metrics, Context, Layer, LayerConfig, Loss, Optimizer, OptimizerConfig};
-use crate::ops;
+use crate::nn::budget::Budget;
+use crate::nn::{metrics, Context, Layer, LayerConfig, Loss, Optimizer, OptimizerConfig, Output};
+use crate::ops::{self, Activation};
 use crate::random::Rng;
 use crate::tensor::{Float, Shape, Tensor};
 
@@ -29,8 +30,10 @@ pub struct Sequential<T: Float = f32> {
     pub(crate) name: String,
     input_shape: Vec<usize>,
     configs: Vec<LayerConfig>,
-    layers: Vec<Box<dyn Layer<T>>>,
+    pub(crate) layers: Vec<Layer<T>>,
     pub(crate) params: ParamStore<T>,
+    /// Memory the layers will need, checked before each is allocated.
+    budget: Budget,
     seed: u32,
     pub(crate) rng: Rng,
     pub(crate) compiled: Option<Compiled<T>>,
@@ -62,9 +65,9 @@ pub struct BatchResult {
 pub struct LayerOutput<T: Float> {
     /// The layer's name, e.g. `dense_1`.
     pub layer: String,
-    /// The tape op that produced the output (`relu`, `bias_relu`, `softmax`, …), or
-    /// `identity` when the layer passed its input through (dropout at inference).
-    pub op: &'static str,
+    /// The activation that produced the output (`Relu` for a Dense or Conv2D with a fused
+    /// ReLU and for a ReLU Activation layer); `Linear` when there was none.
+    pub activation: Activation,
     /// Shape (batch, ...per-sample output shape).
     pub value: Tensor<T>,
 }
@@ -86,6 +89,7 @@ impl<T: Float> Sequential<T> {
             configs: Vec::new(),
             layers: Vec::new(),
             params: ParamStore::default(),
+            budget: Budget::of_this_machine(),
             seed,
             rng: Rng::new(seed),
             compiled: None,
@@ -103,7 +107,9 @@ impl<T: Float> Sequential<T> {
         Ok(model)
     }
 
-    /// Appends a layer, creating its weights for the current output shape.
+    /// Appends a layer, creating its weights for the current output shape. The layer's
+    /// memory (see [`crate::nn::budget`]) is checked against the machine's before anything
+    /// is allocated, so an impossible size is an error naming the layer.
     pub fn add(&mut self, layer: impl Into<LayerConfig>) -> Result<&mut Self> {
         let config = layer.into();
         let name = match config.name() {
@@ -116,7 +122,11 @@ impl<T: Float> Sequential<T> {
             None => self.next_name(config.default_prefix()),
         };
         let input = self.output_shape().to_vec();
-        let layer = config.build(name, &input, &mut self.params, &mut self.rng)?;
+        let plan = config.plan(&name, &input)?;
+        let mut budget = self.budget.clone();
+        budget.admit(&name, &plan, std::mem::size_of::<T>())?;
+        let layer = config.build(name, plan, &mut self.params, &mut self.rng);
+        self.budget = budget;
         self.layers.push(layer);
         self.configs.push(config);
         self.grads = Gradients::for_params(&self.params);
@@ -159,7 +169,7 @@ impl<T: Float> Sequential<T> {
         &self.configs
     }
 
-    pub fn layers(&self) -> &[Box<dyn Layer<T>>] {
+    pub fn layers(&self) -> &[Layer<T>] {
         &self.layers
     }
 
@@ -208,10 +218,9 @@ impl<T: Float> Sequential<T> {
         let rows: Vec<SummaryRow> = self
             .layers
             .iter()
-            .zip(&self.configs)
-            .map(|(layer, config)| SummaryRow {
+            .map(|layer| SummaryRow {
                 name: layer.name().to_string(),
-                kind: config.kind().to_string(),
+                kind: layer.kind().to_string(),
                 output_shape: layer.output_shape().to_vec(),
                 params: layer
                     .params()
@@ -227,7 +236,7 @@ impl<T: Float> Sequential<T> {
     /// Runs every layer on the tape: the building block of training, evaluation and the
     /// gradient API. `training` switches dropout and batch normalization.
     pub fn forward(&mut self, tape: &mut Tape<T>, x: Var, training: bool) -> Result<Var> {
-        forward_layers(&mut self.layers, &mut self.rng, tape, x, training)
+        Ok(forward_layers(&mut self.layers, &mut self.rng, tape, x, training)?.var)
     }
 
     /// Checks that samples of `shape` can feed this model (trailing 1s aside).
@@ -318,7 +327,8 @@ impl<T: Float> Sequential<T> {
             }
         }
         let value = tape.value(loss).item().as_f64();
-        let correct = metrics::count_correct(tape.value(out).data(), tape.value(yv).data(), width);
+        let correct =
+            metrics::count_correct(tape.value(out.var).data(), tape.value(yv).data(), width);
         if recording {
             tape.backward(loss)?;
             tape.take_param_grads(grads);
@@ -399,7 +409,7 @@ impl<T: Float> Sequential<T> {
             let mut tape = Tape::with_pool(params, std::mem::take(pool), false);
             let xv = tape.input(x);
             let out = forward_layers(layers, rng, &mut tape, xv, false)?;
-            result.extend_from_slice(tape.value(out).data());
+            result.extend_from_slice(tape.value(out.var).data());
             *pool = tape.finish();
         }
         Tensor::from_vec(result, Shape::batched(n, self.output_shape()))
@@ -439,14 +449,10 @@ impl<T: Float> Sequential<T> {
             let out = layer.forward(&mut tape, h, &mut ctx)?;
             outputs.push(LayerOutput {
                 layer: layer.name().to_string(),
-                op: if out == h {
-                    "identity"
-                } else {
-                    tape.op_name(out)
-                },
-                value: tape.value(out).clone(),
+                activation: out.activation,
+                value: tape.value(out.var).clone(),
             });
-            h = out;
+            h = out.var;
         }
         *pool = tape.finish();
         Ok(outputs)
@@ -477,12 +483,12 @@ enum Mode {
 }
 
 fn forward_layers<T: Float>(
-    layers: &mut [Box<dyn Layer<T>>],
+    layers: &mut [Layer<T>],
     rng: &mut Rng,
     tape: &mut Tape<T>,
     x: Var,
     training: bool,
-) -> Result<Var> {
+) -> Result<Output> {
     let mut ctx = Context {
         training,
         update_statistics: training,
@@ -492,14 +498,14 @@ fn forward_layers<T: Float>(
 }
 
 fn forward_with<T: Float>(
-    layers: &mut [Box<dyn Layer<T>>],
+    layers: &mut [Layer<T>],
     ctx: &mut Context,
     tape: &mut Tape<T>,
     x: Var,
-) -> Result<Var> {
-    let mut h = x;
+) -> Result<Output> {
+    let mut out = Output::plain(x);
     for layer in layers.iter_mut() {
-        h = layer.forward(tape, h, ctx)?;
+        out = layer.forward(tape, out.var, ctx)?;
     }
-    Ok(h)
+    Ok(out)
 }

@@ -1,8 +1,10 @@
-//! Activation as a layer of its own, as in `keras.layers.Activation("relu")`.
+//! Activation as a layer of its own, as in `keras.layers.Activation("relu")`, and the
+//! activation step that ends Dense and Conv2D.
 
 use crate::autograd::{ParamId, Tape, Var};
 use crate::error::Result;
-use crate::nn::{Context, Layer};
+use crate::nn::layer::{Declared, Forward, LayerType, Output, Plan};
+use crate::nn::Context;
 use crate::ops::{self, Activation};
 use crate::tensor::Float;
 use serde::{Deserialize, Serialize};
@@ -22,46 +24,87 @@ impl ActivationLayer {
             name: None,
         }
     }
+}
 
-    pub(crate) fn build<T: Float>(
-        &self,
-        name: String,
-        input_shape: &[usize],
-    ) -> Result<Box<dyn Layer<T>>> {
-        Ok(Box::new(BuiltActivation {
-            name,
-            activation: self.activation,
-            output_shape: input_shape.to_vec(),
-        }))
+impl LayerType for ActivationLayer {
+    fn plan(&self, _name: &str, input_shape: &[usize]) -> Result<Plan> {
+        Ok(Plan::stateless(input_shape.to_vec()))
+    }
+
+    fn build<T: Float>(&self, _plan: &Plan, _weights: &Declared) -> Box<dyn Forward<T>> {
+        Box::new(BuiltActivation(self.activation))
     }
 }
 
-struct BuiltActivation {
-    name: String,
+struct BuiltActivation(Activation);
+
+impl<T: Float> Forward<T> for BuiltActivation {
+    fn forward(&mut self, tape: &mut Tape<T>, x: Var, _ctx: &mut Context) -> Result<Output> {
+        activate(tape, x, self.0)
+    }
+}
+
+/// `activation(x)` as its own op, tagged with the activation and, for softmax and sigmoid,
+/// the logits `x` a loss fuses with.
+pub(crate) fn activate<T: Float>(
+    tape: &mut Tape<T>,
+    x: Var,
     activation: Activation,
-    output_shape: Vec<usize>,
+) -> Result<Output> {
+    let y = match activation {
+        Activation::Linear => return Ok(Output::plain(x)),
+        Activation::Relu => ops::relu(tape, x)?,
+        Activation::Sigmoid => ops::sigmoid(tape, x)?,
+        Activation::Tanh => ops::tanh(tape, x)?,
+        Activation::Softmax => ops::softmax(tape, x)?,
+    };
+    Ok(match activation {
+        Activation::Softmax | Activation::Sigmoid => Output::activated(y, activation, x),
+        _ => Output::fused(y, activation),
+    })
 }
 
-impl<T: Float> Layer<T> for BuiltActivation {
-    fn name(&self) -> &str {
-        &self.name
+/// The end of Dense and Conv2D: `activation(y + bias)`, with the bias and any elementwise
+/// activation but sigmoid fused into one op. Sigmoid and softmax stay separate ops so the
+/// output carries their logits for a fused cross-entropy.
+pub(crate) fn bias_then_activation<T: Float>(
+    tape: &mut Tape<T>,
+    y: Var,
+    bias: Option<ParamId>,
+    activation: Activation,
+) -> Result<Output> {
+    let fused = match activation {
+        Activation::Sigmoid | Activation::Softmax => Activation::Linear,
+        other => other,
+    };
+    let bias = bias.map(|b| tape.param(b));
+    let y = if bias.is_some() || fused != Activation::Linear {
+        ops::bias_activation(tape, y, bias, fused)?
+    } else {
+        y
+    };
+    if fused == Activation::Linear {
+        activate(tape, y, activation)
+    } else {
+        Ok(Output::fused(y, fused))
     }
+}
 
-    fn output_shape(&self) -> &[usize] {
-        &self.output_shape
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::layers::harness::run_layer_test;
 
-    fn params(&self) -> &[ParamId] {
-        &[]
-    }
-
-    fn forward(&mut self, tape: &mut Tape<T>, x: Var, _ctx: &mut Context) -> Result<Var> {
-        match self.activation {
-            Activation::Linear => Ok(x),
-            Activation::Relu => ops::relu(tape, x),
-            Activation::Sigmoid => ops::sigmoid(tape, x),
-            Activation::Tanh => ops::tanh(tape, x),
-            Activation::Softmax => ops::softmax(tape, x),
+    // Shapes and counts from real Keras: tests/fixtures/make_keras_layer_counts.py.
+    #[test]
+    fn activation_passes_the_layer_test() {
+        for (case, activation, shape) in [
+            ("activation_relu", Activation::Relu, &[5][..]),
+            ("activation_sigmoid", Activation::Sigmoid, &[5]),
+            ("activation_tanh", Activation::Tanh, &[2, 3]),
+            ("activation_softmax", Activation::Softmax, &[4]),
+        ] {
+            run_layer_test(case, ActivationLayer::new(activation), shape, shape, (0, 0));
         }
     }
 }

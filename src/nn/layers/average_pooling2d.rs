@@ -1,9 +1,9 @@
 //! AveragePooling2D: the mean of each window, per channel (padding left out of the mean).
 
 use super::conv2d::Size2;
-use super::pooling::{build_pool, two, Reduction};
+use super::pooling::{plan_pool, two, BuiltPool, Reduction};
 use crate::error::Result;
-use crate::nn::Layer;
+use crate::nn::layer::{Declared, Forward, LayerType, Plan};
 use crate::ops::Padding;
 use crate::tensor::Float;
 use serde::{Deserialize, Serialize};
@@ -54,19 +54,50 @@ impl AveragePooling2D {
         self.padding = padding;
         self
     }
+}
 
-    pub(crate) fn build<T: Float>(
-        &self,
-        name: String,
-        input_shape: &[usize],
-    ) -> Result<Box<dyn Layer<T>>> {
-        build_pool(
+impl LayerType for AveragePooling2D {
+    fn plan(&self, name: &str, input_shape: &[usize]) -> Result<Plan> {
+        plan_pool(
             name,
             input_shape,
             self.pool_size,
             self.strides,
             self.padding,
-            Reduction::Average,
         )
+    }
+
+    fn build<T: Float>(&self, _plan: &Plan, _weights: &Declared) -> Box<dyn Forward<T>> {
+        Box::new(BuiltPool {
+            pool: self.pool_size,
+            strides: self.strides,
+            padding: self.padding,
+            reduction: Reduction::Average,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::layers::harness::run_layer_test;
+
+    // Shapes and counts from real Keras: tests/fixtures/make_keras_layer_counts.py.
+    #[test]
+    fn average_pooling2d_passes_the_layer_test() {
+        run_layer_test(
+            "average_pooling2d",
+            AveragePooling2D::new(2),
+            &[4, 6, 2],
+            &[2, 3, 2],
+            (0, 0),
+        );
+        run_layer_test(
+            "average_pooling2d_same_strided",
+            AveragePooling2D::new(3).strides(2).padding(Padding::Same),
+            &[5, 5, 2],
+            &[3, 3, 2],
+            (0, 0),
+        );
     }
 }

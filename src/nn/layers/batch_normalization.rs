@@ -5,11 +5,11 @@
 //! batch's biased variance (Keras 3). gamma and beta are trained; moving_mean and
 //! moving_variance are non-trainable parameters, counted as such in the summary.
 
-use crate::autograd::{ParamId, ParamStore, Tape, Var};
+use crate::autograd::{ParamId, Tape, Var};
 use crate::error::{Error, Result};
-use crate::nn::{Context, Initializer, Layer};
+use crate::nn::layer::{Declared, Forward, LayerType, Output, Plan, WeightSpec};
+use crate::nn::{Context, Initializer};
 use crate::ops;
-use crate::random::Rng;
 use crate::tensor::{Float, Tensor};
 use serde::{Deserialize, Serialize};
 
@@ -61,14 +61,10 @@ impl BatchNormalization {
     pub fn new() -> Self {
         BatchNormalization::default()
     }
+}
 
-    pub(crate) fn build<T: Float>(
-        &self,
-        name: String,
-        input_shape: &[usize],
-        params: &mut ParamStore<T>,
-        rng: &mut Rng,
-    ) -> Result<Box<dyn Layer<T>>> {
+impl LayerType for BatchNormalization {
+    fn plan(&self, name: &str, input_shape: &[usize]) -> Result<Plan> {
         let Some(&c) = input_shape.last() else {
             return Err(Error::shape(format!(
                 "{name}: BatchNormalization needs inputs with at least one axis"
@@ -80,55 +76,51 @@ impl BatchNormalization {
                 self.momentum, self.epsilon
             )));
         }
-        let mut ids = Vec::new();
-        let mut add = |what: &str, init: Initializer, trainable: bool| {
-            let id = params.add(format!("{name}/{what}"), init.init(&[c], rng), trainable);
-            ids.push(id);
-            id
-        };
         // Keras's weight order: gamma, beta, moving_mean, moving_variance.
-        let gamma = self.scale.then(|| add("gamma", Initializer::Ones, true));
-        let beta = self.center.then(|| add("beta", Initializer::Zeros, true));
-        let moving_mean = add("moving_mean", Initializer::Zeros, false);
-        let moving_variance = add("moving_variance", Initializer::Ones, false);
-        Ok(Box::new(BuiltBatchNorm {
-            name,
-            config: self.clone(),
-            gamma,
-            beta,
-            moving_mean,
-            moving_variance,
-            ids,
+        let mut weights = Vec::new();
+        if self.scale {
+            weights.push(WeightSpec::trainable("gamma", vec![c], Initializer::Ones));
+        }
+        if self.center {
+            weights.push(WeightSpec::trainable("beta", vec![c], Initializer::Zeros));
+        }
+        weights.push(WeightSpec::state(
+            "moving_mean",
+            vec![c],
+            Initializer::Zeros,
+        ));
+        weights.push(WeightSpec::state(
+            "moving_variance",
+            vec![c],
+            Initializer::Ones,
+        ));
+        Ok(Plan {
             output_shape: input_shape.to_vec(),
-        }))
+            weights,
+        })
+    }
+
+    fn build<T: Float>(&self, _plan: &Plan, weights: &Declared) -> Box<dyn Forward<T>> {
+        Box::new(BuiltBatchNorm {
+            config: self.clone(),
+            gamma: weights.get("gamma"),
+            beta: weights.get("beta"),
+            moving_mean: weights.expect("moving_mean"),
+            moving_variance: weights.expect("moving_variance"),
+        })
     }
 }
 
 struct BuiltBatchNorm {
-    name: String,
     config: BatchNormalization,
     gamma: Option<ParamId>,
     beta: Option<ParamId>,
     moving_mean: ParamId,
     moving_variance: ParamId,
-    ids: Vec<ParamId>,
-    output_shape: Vec<usize>,
 }
 
-impl<T: Float> Layer<T> for BuiltBatchNorm {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn output_shape(&self) -> &[usize] {
-        &self.output_shape
-    }
-
-    fn params(&self) -> &[ParamId] {
-        &self.ids
-    }
-
-    fn forward(&mut self, tape: &mut Tape<T>, x: Var, ctx: &mut Context) -> Result<Var> {
+impl<T: Float> Forward<T> for BuiltBatchNorm {
+    fn forward(&mut self, tape: &mut Tape<T>, x: Var, ctx: &mut Context) -> Result<Output> {
         let gamma = self.gamma.map(|g| tape.param(g));
         let beta = self.beta.map(|b| tape.param(b));
         let eps = self.config.epsilon;
@@ -136,22 +128,67 @@ impl<T: Float> Layer<T> for BuiltBatchNorm {
             let params = tape.params();
             let mean = params.value(self.moving_mean).data().to_vec();
             let variance = params.value(self.moving_variance).data().to_vec();
-            return ops::batch_norm_inference(tape, x, gamma, beta, &mean, &variance, eps);
+            return ops::batch_norm_inference(tape, x, gamma, beta, &mean, &variance, eps)
+                .map(Output::plain);
         }
         let (y, batch) = ops::batch_norm(tape, x, gamma, beta, eps)?;
         if !ctx.update_statistics {
-            return Ok(y);
+            return Ok(Output::plain(y));
         }
         let m = self.config.momentum;
         let params = tape.params_mut();
         update(params.value_mut(self.moving_mean), &batch.mean, m);
         update(params.value_mut(self.moving_variance), &batch.variance, m);
-        Ok(y)
+        Ok(Output::plain(y))
     }
 }
 
 fn update<T: Float>(moving: &mut Tensor<T>, batch: &[f64], momentum: f64) {
     for (m, &b) in moving.data_mut().iter_mut().zip(batch) {
         *m = T::of(m.as_f64() * momentum + b * (1.0 - momentum));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::layers::harness::run_layer_test;
+
+    // Shapes and counts from real Keras: tests/fixtures/make_keras_layer_counts.py.
+    #[test]
+    fn batch_normalization_passes_the_layer_test() {
+        run_layer_test(
+            "batch_normalization_dense",
+            BatchNormalization::new(),
+            &[5],
+            &[5],
+            (10, 10),
+        );
+        run_layer_test(
+            "batch_normalization_image",
+            BatchNormalization::new(),
+            &[3, 3, 4],
+            &[3, 3, 4],
+            (8, 8),
+        );
+        run_layer_test(
+            "batch_normalization_no_center",
+            BatchNormalization {
+                center: false,
+                ..BatchNormalization::new()
+            },
+            &[6],
+            &[6],
+            (6, 12),
+        );
+    }
+
+    #[test]
+    fn batch_normalization_refuses_bad_momentum() {
+        let bn = BatchNormalization {
+            momentum: 1.5,
+            ..BatchNormalization::new()
+        };
+        assert!(bn.plan("bn", &[4]).is_err());
     }
 }

@@ -1,10 +1,11 @@
 //! Conv2D: y = activation(conv2d(x, W) + b) on NHWC images, W of shape (k_h, k_w, in, filters).
 
-use crate::autograd::{ParamId, ParamStore, Tape, Var};
+use super::activation::bias_then_activation;
+use crate::autograd::{ParamId, Tape, Var};
 use crate::error::{Error, Result};
-use crate::nn::{Context, Initializer, Layer, Regularizer};
+use crate::nn::layer::{Declared, Forward, LayerType, Output, Plan, WeightSpec};
+use crate::nn::{Context, Initializer, Regularizer};
 use crate::ops::{self, Activation, Padding};
-use crate::random::Rng;
 use crate::tensor::Float;
 use serde::{Deserialize, Serialize};
 
@@ -146,107 +147,73 @@ impl Conv2D {
         self.kernel_regularizer = (lambda > 0.0).then_some(Regularizer::L2(lambda));
         self
     }
+}
 
-    pub(crate) fn build<T: Float>(
-        &self,
-        name: String,
-        input_shape: &[usize],
-        params: &mut ParamStore<T>,
-        rng: &mut Rng,
-    ) -> Result<Box<dyn Layer<T>>> {
+impl LayerType for Conv2D {
+    fn plan(&self, name: &str, input_shape: &[usize]) -> Result<Plan> {
         if self.filters == 0 {
             return Err(Error::invalid(format!(
                 "{name}: Conv2D needs at least one filter"
             )));
         }
         let [out_h, out_w, channels] = window_output(
-            &name,
+            name,
             input_shape,
             self.kernel_size,
             self.strides,
             self.padding,
         )?;
         let [k_h, k_w] = self.kernel_size.0;
-        let kernel = params.add(
-            format!("{name}/kernel"),
-            self.kernel_initializer
-                .init(&[k_h, k_w, channels, self.filters], rng),
-            true,
-        );
-        let mut ids = vec![kernel];
-        let bias = self.use_bias.then(|| {
-            let id = params.add(
-                format!("{name}/bias"),
-                self.bias_initializer.init(&[self.filters], rng),
-                true,
-            );
-            ids.push(id);
-            id
-        });
-        Ok(Box::new(BuiltConv2D {
-            name,
-            config: self.clone(),
-            kernel,
-            bias,
-            ids,
+        let mut weights = vec![WeightSpec::trainable(
+            "kernel",
+            vec![k_h, k_w, channels, self.filters],
+            self.kernel_initializer,
+        )
+        .regularizer(self.kernel_regularizer)];
+        if self.use_bias {
+            weights.push(WeightSpec::trainable(
+                "bias",
+                vec![self.filters],
+                self.bias_initializer,
+            ));
+        }
+        Ok(Plan {
             output_shape: vec![out_h, out_w, self.filters],
-        }))
+            weights,
+        })
+    }
+
+    fn build<T: Float>(&self, _plan: &Plan, weights: &Declared) -> Box<dyn Forward<T>> {
+        Box::new(BuiltConv2D {
+            kernel: weights.expect("kernel"),
+            bias: weights.get("bias"),
+            strides: self.strides.0,
+            padding: self.padding,
+            activation: self.activation,
+        })
     }
 }
 
 struct BuiltConv2D {
-    name: String,
-    config: Conv2D,
     kernel: ParamId,
     bias: Option<ParamId>,
-    ids: Vec<ParamId>,
-    output_shape: Vec<usize>,
+    strides: [usize; 2],
+    padding: Padding,
+    activation: Activation,
 }
 
-impl<T: Float> Layer<T> for BuiltConv2D {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn output_shape(&self) -> &[usize] {
-        &self.output_shape
-    }
-
-    fn params(&self) -> &[ParamId] {
-        &self.ids
-    }
-
-    fn forward(&mut self, tape: &mut Tape<T>, x: Var, _ctx: &mut Context) -> Result<Var> {
+impl<T: Float> Forward<T> for BuiltConv2D {
+    fn forward(&mut self, tape: &mut Tape<T>, x: Var, _ctx: &mut Context) -> Result<Output> {
         let kernel = tape.param(self.kernel);
-        let c = &self.config;
-        let mut y = ops::conv2d(tape, x, kernel, c.strides.0, c.padding)?;
-        // As in Dense: sigmoid and softmax stay separate so a loss can find the logits.
-        let fused = match c.activation {
-            Activation::Sigmoid | Activation::Softmax => Activation::Linear,
-            other => other,
-        };
-        let bias = self.bias.map(|b| tape.param(b));
-        if bias.is_some() || fused != Activation::Linear {
-            y = ops::bias_activation(tape, y, bias, fused)?;
-        }
-        match c.activation {
-            Activation::Sigmoid => ops::sigmoid(tape, y),
-            Activation::Softmax => ops::softmax(tape, y),
-            _ => Ok(y),
-        }
-    }
-
-    fn penalty(&self, tape: &mut Tape<T>) -> Result<Option<Var>> {
-        Ok(self.config.kernel_regularizer.map(|r| {
-            let w = tape.param(self.kernel);
-            r.penalty(tape, w)
-        }))
+        let y = ops::conv2d(tape, x, kernel, self.strides, self.padding)?;
+        bias_then_activation(tape, y, self.bias, self.activation)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nn::layers::harness::run_layer_test;
     use crate::nn::LayerConfig;
 
     #[test]
@@ -267,23 +234,41 @@ mod tests {
         );
     }
 
+    // Shapes and counts from real Keras: tests/fixtures/make_keras_layer_counts.py.
     #[test]
-    fn output_shapes_and_parameter_counts() {
-        let mut params = ParamStore::<f32>::default();
-        let mut rng = Rng::new(0);
-        let layer = Conv2D::new(6, 5)
-            .build("conv2d".into(), &[32, 32, 3], &mut params, &mut rng)
-            .unwrap();
-        assert_eq!(layer.output_shape(), &[28, 28, 6]);
-        assert_eq!(params.count(), (456, 0));
-        let same = Conv2D::new(4, 3)
-            .padding(Padding::Same)
-            .strides(2)
-            .build("c".into(), &[7, 7, 2], &mut params, &mut rng)
-            .unwrap();
-        assert_eq!(same.output_shape(), &[4, 4, 4]);
-        assert!(Conv2D::new(4, 3)
-            .build("c".into(), &[784], &mut params, &mut rng)
-            .is_err());
+    fn conv2d_passes_the_layer_test() {
+        run_layer_test(
+            "conv2d_relu",
+            Conv2D::new(3, 3).activation(Activation::Relu),
+            &[6, 6, 2],
+            &[4, 4, 3],
+            (57, 0),
+        );
+        run_layer_test(
+            "conv2d_same_strided_tanh",
+            Conv2D::new(2, 3)
+                .strides(2)
+                .padding(Padding::Same)
+                .activation(Activation::Tanh),
+            &[7, 7, 2],
+            &[4, 4, 2],
+            (38, 0),
+        );
+        run_layer_test(
+            "conv2d_softmax_no_bias_l2",
+            Conv2D::new(3, [2, 3])
+                .activation(Activation::Softmax)
+                .use_bias(false)
+                .l2(0.01),
+            &[5, 4, 1],
+            &[4, 2, 3],
+            (18, 0),
+        );
+    }
+
+    #[test]
+    fn conv2d_refuses_flat_inputs_and_zero_filters() {
+        assert!(Conv2D::new(4, 3).plan("c", &[784]).is_err());
+        assert!(Conv2D::new(0, 3).plan("c", &[5, 5, 1]).is_err());
     }
 }

@@ -1,10 +1,11 @@
 //! Dense: y = activation(x·W + b), W of shape (in, units).
 
-use crate::autograd::{ParamId, ParamStore, Tape, Var};
+use super::activation::bias_then_activation;
+use crate::autograd::{ParamId, Tape, Var};
 use crate::error::{Error, Result};
-use crate::nn::{Context, Initializer, Layer, Regularizer};
+use crate::nn::layer::{Declared, Forward, LayerType, Output, Plan, WeightSpec};
+use crate::nn::{Context, Initializer, Regularizer};
 use crate::ops::{self, Activation};
-use crate::random::Rng;
 use crate::tensor::Float;
 use serde::{Deserialize, Serialize};
 
@@ -67,14 +68,10 @@ impl Dense {
         self.kernel_regularizer = (lambda > 0.0).then_some(Regularizer::L2(lambda));
         self
     }
+}
 
-    pub(crate) fn build<T: Float>(
-        &self,
-        name: String,
-        input_shape: &[usize],
-        params: &mut ParamStore<T>,
-        rng: &mut Rng,
-    ) -> Result<Box<dyn Layer<T>>> {
+impl LayerType for Dense {
+    fn plan(&self, name: &str, input_shape: &[usize]) -> Result<Plan> {
         let &[inputs] = input_shape else {
             return Err(Error::shape(format!(
                 "{name}: Dense needs a flat input, got {input_shape:?} (add a Flatten layer first)"
@@ -85,78 +82,92 @@ impl Dense {
                 "{name}: Dense needs at least one unit"
             )));
         }
-        let kernel = params.add(
-            format!("{name}/kernel"),
-            self.kernel_initializer.init(&[inputs, self.units], rng),
-            true,
-        );
-        let mut ids = vec![kernel];
-        let bias = self.use_bias.then(|| {
-            let id = params.add(
-                format!("{name}/bias"),
-                self.bias_initializer.init(&[self.units], rng),
-                true,
-            );
-            ids.push(id);
-            id
-        });
-        Ok(Box::new(BuiltDense {
-            name,
-            config: self.clone(),
-            kernel,
-            bias,
-            ids,
+        let mut weights = vec![WeightSpec::trainable(
+            "kernel",
+            vec![inputs, self.units],
+            self.kernel_initializer,
+        )
+        .regularizer(self.kernel_regularizer)];
+        if self.use_bias {
+            weights.push(WeightSpec::trainable(
+                "bias",
+                vec![self.units],
+                self.bias_initializer,
+            ));
+        }
+        Ok(Plan {
             output_shape: vec![self.units],
-        }))
+            weights,
+        })
+    }
+
+    fn build<T: Float>(&self, _plan: &Plan, weights: &Declared) -> Box<dyn Forward<T>> {
+        Box::new(BuiltDense {
+            kernel: weights.expect("kernel"),
+            bias: weights.get("bias"),
+            activation: self.activation,
+        })
     }
 }
 
 struct BuiltDense {
-    name: String,
-    config: Dense,
     kernel: ParamId,
     bias: Option<ParamId>,
-    ids: Vec<ParamId>,
-    output_shape: Vec<usize>,
+    activation: Activation,
 }
 
-impl<T: Float> Layer<T> for BuiltDense {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn output_shape(&self) -> &[usize] {
-        &self.output_shape
-    }
-
-    fn params(&self) -> &[ParamId] {
-        &self.ids
-    }
-
-    fn forward(&mut self, tape: &mut Tape<T>, x: Var, _ctx: &mut Context) -> Result<Var> {
+impl<T: Float> Forward<T> for BuiltDense {
+    fn forward(&mut self, tape: &mut Tape<T>, x: Var, _ctx: &mut Context) -> Result<Output> {
         let kernel = tape.param(self.kernel);
-        let mut y = ops::matmul(tape, x, kernel)?;
-        // Sigmoid and softmax stay separate ops so a cross-entropy loss can find the logits.
-        let act = self.config.activation;
-        let fused = match act {
-            Activation::Sigmoid | Activation::Softmax => Activation::Linear,
-            other => other,
-        };
-        let bias = self.bias.map(|b| tape.param(b));
-        if bias.is_some() || fused != Activation::Linear {
-            y = ops::bias_activation(tape, y, bias, fused)?;
-        }
-        match act {
-            Activation::Sigmoid => ops::sigmoid(tape, y),
-            Activation::Softmax => ops::softmax(tape, y),
-            _ => Ok(y),
-        }
+        let y = ops::matmul(tape, x, kernel)?;
+        bias_then_activation(tape, y, self.bias, self.activation)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::layers::harness::run_layer_test;
+
+    // Expected output shapes and (trainable, non-trainable) counts are Keras's
+    // (tests/fixtures/make_keras_layer_counts.py); the harness checks them against its output.
+    #[test]
+    fn dense_passes_the_layer_test() {
+        run_layer_test(
+            "dense_relu",
+            Dense::new(4).activation(Activation::Relu),
+            &[5],
+            &[4],
+            (24, 0),
+        );
+        run_layer_test(
+            "dense_softmax_no_bias",
+            Dense::new(3)
+                .activation(Activation::Softmax)
+                .use_bias(false),
+            &[6],
+            &[3],
+            (18, 0),
+        );
+        run_layer_test(
+            "dense_sigmoid_l2",
+            Dense::new(2).activation(Activation::Sigmoid).l2(0.01),
+            &[5],
+            &[2],
+            (12, 0),
+        );
+        run_layer_test(
+            "dense_tanh",
+            Dense::new(7).activation(Activation::Tanh),
+            &[3],
+            &[7],
+            (28, 0),
+        );
     }
 
-    fn penalty(&self, tape: &mut Tape<T>) -> Result<Option<Var>> {
-        Ok(self.config.kernel_regularizer.map(|r| {
-            let w = tape.param(self.kernel);
-            r.penalty(tape, w)
-        }))
+    #[test]
+    fn dense_refuses_images_and_zero_units() {
+        assert!(Dense::new(3).plan("d", &[2, 2, 1]).is_err());
+        assert!(Dense::new(0).plan("d", &[4]).is_err());
     }
 }

@@ -1,8 +1,9 @@
 //! GlobalAveragePooling2D: the mean of each channel over the whole image, (h, w, c) → (c).
 
-use crate::autograd::{ParamId, Tape, Var};
-use crate::error::{Error, Result};
-use crate::nn::{Context, Layer};
+use crate::autograd::{Tape, Var};
+use crate::error::Result;
+use crate::nn::layer::{need_image, Declared, Forward, LayerType, Output, Plan};
+use crate::nn::Context;
 use crate::ops;
 use crate::tensor::Float;
 use serde::{Deserialize, Serialize};
@@ -18,43 +19,41 @@ impl GlobalAveragePooling2D {
     pub fn new() -> Self {
         GlobalAveragePooling2D::default()
     }
+}
 
-    pub(crate) fn build<T: Float>(
-        &self,
-        name: String,
-        input_shape: &[usize],
-    ) -> Result<Box<dyn Layer<T>>> {
-        let &[_, _, c] = input_shape else {
-            return Err(Error::shape(format!(
-                "{name}: needs (height, width, channels) inputs, got {input_shape:?}"
-            )));
-        };
-        Ok(Box::new(BuiltGlobalAvgPool {
-            name,
-            output_shape: vec![c],
-        }))
+impl LayerType for GlobalAveragePooling2D {
+    fn plan(&self, name: &str, input_shape: &[usize]) -> Result<Plan> {
+        let [_, _, c] = need_image(name, input_shape)?;
+        Ok(Plan::stateless(vec![c]))
+    }
+
+    fn build<T: Float>(&self, _plan: &Plan, _weights: &Declared) -> Box<dyn Forward<T>> {
+        Box::new(BuiltGlobalAvgPool)
     }
 }
 
-struct BuiltGlobalAvgPool {
-    name: String,
-    output_shape: Vec<usize>,
+struct BuiltGlobalAvgPool;
+
+impl<T: Float> Forward<T> for BuiltGlobalAvgPool {
+    fn forward(&mut self, tape: &mut Tape<T>, x: Var, _ctx: &mut Context) -> Result<Output> {
+        ops::global_avg_pool2d(tape, x).map(Output::plain)
+    }
 }
 
-impl<T: Float> Layer<T> for BuiltGlobalAvgPool {
-    fn name(&self) -> &str {
-        &self.name
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::layers::harness::run_layer_test;
 
-    fn output_shape(&self) -> &[usize] {
-        &self.output_shape
-    }
-
-    fn params(&self) -> &[ParamId] {
-        &[]
-    }
-
-    fn forward(&mut self, tape: &mut Tape<T>, x: Var, _ctx: &mut Context) -> Result<Var> {
-        ops::global_avg_pool2d(tape, x)
+    // Shapes and counts from real Keras: tests/fixtures/make_keras_layer_counts.py.
+    #[test]
+    fn global_average_pooling2d_passes_the_layer_test() {
+        run_layer_test(
+            "global_average_pooling2d",
+            GlobalAveragePooling2D::new(),
+            &[3, 3, 4],
+            &[4],
+            (0, 0),
+        );
     }
 }

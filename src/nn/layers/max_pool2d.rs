@@ -1,9 +1,9 @@
 //! MaxPool2D: the largest value of each window, per channel (Keras's `MaxPooling2D`).
 
 use super::conv2d::Size2;
-use super::pooling::{build_pool, two, Reduction};
+use super::pooling::{plan_pool, two, BuiltPool, Reduction};
 use crate::error::Result;
-use crate::nn::Layer;
+use crate::nn::layer::{Declared, Forward, LayerType, Plan};
 use crate::ops::Padding;
 use crate::tensor::Float;
 use serde::{Deserialize, Serialize};
@@ -54,19 +54,50 @@ impl MaxPool2D {
         self.padding = padding;
         self
     }
+}
 
-    pub(crate) fn build<T: Float>(
-        &self,
-        name: String,
-        input_shape: &[usize],
-    ) -> Result<Box<dyn Layer<T>>> {
-        build_pool(
+impl LayerType for MaxPool2D {
+    fn plan(&self, name: &str, input_shape: &[usize]) -> Result<Plan> {
+        plan_pool(
             name,
             input_shape,
             self.pool_size,
             self.strides,
             self.padding,
-            Reduction::Max,
         )
+    }
+
+    fn build<T: Float>(&self, _plan: &Plan, _weights: &Declared) -> Box<dyn Forward<T>> {
+        Box::new(BuiltPool {
+            pool: self.pool_size,
+            strides: self.strides,
+            padding: self.padding,
+            reduction: Reduction::Max,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::layers::harness::run_layer_test;
+
+    // Shapes and counts from real Keras: tests/fixtures/make_keras_layer_counts.py.
+    #[test]
+    fn max_pool2d_passes_the_layer_test() {
+        run_layer_test(
+            "max_pooling2d",
+            MaxPool2D::new(2),
+            &[4, 4, 2],
+            &[2, 2, 2],
+            (0, 0),
+        );
+        run_layer_test(
+            "max_pooling2d_same_strided",
+            MaxPool2D::new(3).strides(2).padding(Padding::Same),
+            &[5, 5, 1],
+            &[3, 3, 1],
+            (0, 0),
+        );
     }
 }

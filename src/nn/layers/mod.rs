@@ -10,6 +10,8 @@ mod dense;
 mod dropout;
 mod flatten;
 mod global_average_pooling2d;
+#[cfg(test)]
+pub(crate) mod harness;
 mod max_pool2d;
 mod pooling;
 
