@@ -1,10 +1,11 @@
 //! Where a training step of the MNIST CNN (batch 128) and LeNet-5 (batch 32) spends its time:
-//! each op's forward and backward alone, on the models' shapes.
+//! each op's forward and backward alone, on the models' shapes, and each convolution by both
+//! kernels (im2col + GEMM and direct).
 //!
 //! Run: `cargo bench --bench cnn_ops` (RAYON_NUM_THREADS=2 to match the PyTorch comparison).
 
 use nabla::autograd::{ParamStore, Tape, Var};
-use nabla::ops::{self, Activation, Padding};
+use nabla::ops::{self, Activation, ConvKernel, Padding};
 use nabla::tensor::Tensor;
 use std::time::Instant;
 
@@ -59,18 +60,28 @@ fn time(name: &str, inputs: &[Tensor<f32>], f: impl Fn(&mut Tape<f32>, &[Var]) -
 }
 
 fn main() {
-    let conv = |s: Padding| {
-        move |t: &mut Tape<f32>, v: &[Var]| ops::conv2d(t, v[0], v[1], [1, 1], s).unwrap()
-    };
+    // Each convolution by both kernels: the direct one must beat im2col where
+    // `ConvKernel::choose` picks it.
     for (label, batch, image, kernel) in [
         ("cnn conv1", 128, [28, 28, 1], [3, 3, 1, 32]),
         ("cnn conv2", 128, [13, 13, 32], [3, 3, 32, 64]),
         ("lenet conv1", 32, [32, 32, 3], [5, 5, 3, 6]),
         ("lenet conv2", 32, [14, 14, 6], [5, 5, 6, 16]),
+        ("cifar cnn conv1", 32, [32, 32, 3], [3, 3, 3, 32]),
+        ("cifar cnn conv2", 32, [15, 15, 32], [3, 3, 32, 64]),
+        ("cifar cnn conv3", 32, [6, 6, 64], [3, 3, 64, 64]),
     ] {
         let x = random(&[batch, image[0], image[1], image[2]], 1);
         let k = random(&kernel, 2);
-        time(label, &[x, k], conv(Padding::Valid));
+        for (name, algorithm) in [
+            ("im2col", ConvKernel::Im2col),
+            ("direct", ConvKernel::Direct),
+        ] {
+            let conv = move |t: &mut Tape<f32>, v: &[Var]| {
+                ops::conv2d_with(t, v[0], v[1], [1, 1], Padding::Valid, algorithm).unwrap()
+            };
+            time(&format!("{label} {name}"), &[x.clone(), k.clone()], conv);
+        }
     }
     for (label, dims) in [
         ("cnn pool1", [128, 26, 26, 32]),

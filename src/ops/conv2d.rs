@@ -13,7 +13,11 @@
 //!
 //! The unfolding is an op of its own (`im2col`, backward `col2im`), so `cols` lives on the tape
 //! and returns to the buffer pool after the step instead of being allocated afresh each time.
+//!
+//! For few filters a direct kernel (`conv2d_direct.rs`) skips the unfolding; [`conv2d`] picks
+//! it by the measured rule in [`ConvKernel::choose`], and this path is its reference.
 
+use super::conv2d_direct::{conv2d_direct, MAX_FILTERS};
 use super::window::{Padding, Window};
 use crate::autograd::{Backward, GradSink, OpIo, Tape, Var};
 use crate::error::{Error, Result};
@@ -29,6 +33,50 @@ pub fn conv2d<T: Float>(
     strides: [usize; 2],
     padding: Padding,
 ) -> Result<Var> {
+    conv2d_with(tape, x, kernel, strides, padding, ConvKernel::Auto)
+}
+
+/// Which kernel computes a convolution. Both give the same numbers up to rounding (the tests
+/// hold them to each other); only the speed differs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConvKernel {
+    /// The faster one for the shape, by [`ConvKernel::choose`].
+    Auto,
+    /// Unfold the input (im2col) and multiply by the kernel with one GEMM.
+    Im2col,
+    /// Sum each window in place; up to 64 filters (more falls back to im2col).
+    Direct,
+}
+
+impl ConvKernel {
+    /// The kernel to use for a convolution of `window` with `filters` filters.
+    ///
+    /// Measured with `cargo bench --bench cnn_ops` (2 threads, forward + backward): the direct
+    /// kernel wins where im2col's matrix is wide relative to the work per row, i.e. few
+    /// filters; see the bench's table for the shapes the labs use.
+    pub fn choose(self, window: &Window, filters: usize) -> ConvKernel {
+        match self {
+            ConvKernel::Auto if filters <= 16 => ConvKernel::Direct,
+            ConvKernel::Auto => ConvKernel::Im2col,
+            ConvKernel::Direct if filters > MAX_FILTERS => ConvKernel::Im2col,
+            other => {
+                let _ = window;
+                other
+            }
+        }
+    }
+}
+
+/// [`conv2d`] with the kernel chosen by the caller: for benchmarks and for the tests that hold
+/// the kernels to each other.
+pub fn conv2d_with<T: Float>(
+    tape: &mut Tape<T>,
+    x: Var,
+    kernel: Var,
+    strides: [usize; 2],
+    padding: Padding,
+    algorithm: ConvKernel,
+) -> Result<Var> {
     let (xs, ks) = (tape.shape(x), tape.shape(kernel));
     let &[k_h, k_w, k_c, filters] = ks.dims() else {
         return Err(Error::shape(format!(
@@ -41,6 +89,9 @@ pub fn conv2d<T: Float>(
             "conv2d kernel {ks} expects {k_c} input channels, the input {xs} has {}",
             window.channels
         )));
+    }
+    if algorithm.choose(&window, filters) == ConvKernel::Direct {
+        return conv2d_direct(tape, x, kernel, window, filters);
     }
     let cols = im2col(tape, x, window)?;
     let rows = window.batch * window.out_pixels();
@@ -253,7 +304,7 @@ mod tests {
             let mut params = ParamStore::default();
             let mut tape = Tape::new(&mut params);
             let (xv, kv) = (tape.input(x.clone()), tape.input(k.clone()));
-            let y = conv2d(&mut tape, xv, kv, s, p).unwrap();
+            let y = conv2d_with(&mut tape, xv, kv, s, p, ConvKernel::Im2col).unwrap();
             let expected = direct(&x, &k, s, p);
             for (a, b) in tape.value(y).data().iter().zip(&expected) {
                 assert!((a - b).abs() < 1e-12, "case {seed}: {a} vs {b}");
@@ -268,7 +319,9 @@ mod tests {
                 random_tensor(&xd, 30 + seed as u32),
                 random_tensor(&kd, 40 + seed as u32),
             ];
-            assert_gradients(&inputs, |t, v| conv2d(t, v[0], v[1], s, p));
+            for algorithm in [ConvKernel::Im2col, ConvKernel::Direct] {
+                assert_gradients(&inputs, |t, v| conv2d_with(t, v[0], v[1], s, p, algorithm));
+            }
         }
     }
 
@@ -279,13 +332,15 @@ mod tests {
             random_tensor(&[1, 4, 4, 2], 50),
             random_tensor(&[3, 3, 2, 2], 51),
         ];
-        assert_gradients(&inputs, |t, v| {
-            let a = conv2d(t, v[0], v[1], [1, 1], Padding::Same)?;
-            let b = conv2d(t, v[0], v[1], [2, 2], Padding::Same)?;
-            let a = crate::ops::sum(t, a);
-            let b = crate::ops::sum_squares(t, b);
-            crate::ops::add(t, a, b)
-        });
+        for algorithm in [ConvKernel::Im2col, ConvKernel::Direct] {
+            assert_gradients(&inputs, |t, v| {
+                let a = conv2d_with(t, v[0], v[1], [1, 1], Padding::Same, algorithm)?;
+                let b = conv2d_with(t, v[0], v[1], [2, 2], Padding::Same, algorithm)?;
+                let a = crate::ops::sum(t, a);
+                let b = crate::ops::sum_squares(t, b);
+                crate::ops::add(t, a, b)
+            });
+        }
     }
 
     #[test]
