@@ -49,20 +49,23 @@ pub enum ConvKernel {
 }
 
 impl ConvKernel {
-    /// The kernel to use for a convolution of `window` with `filters` filters.
+    /// The kernel to use for a convolution of `window` with `filters` filters, in a training
+    /// step (`training`: the backward pass will run too) or for inference.
     ///
-    /// Measured with `cargo bench --bench cnn_ops` (2 threads, forward + backward): the direct
-    /// kernel wins where im2col's matrix is wide relative to the work per row, i.e. few
-    /// filters; see the bench's table for the shapes the labs use.
-    pub fn choose(self, window: &Window, filters: usize) -> ConvKernel {
+    /// Measured with `RAYON_NUM_THREADS=2 cargo bench --bench cnn_ops` (CPU ms, shared
+    /// 2-core machine, so ±30%): the direct forward beats im2col + GEMM on the models' first
+    /// layers (MNIST CNN 28x28x1→32: 2.1 vs 3.4; LeNet-5 32x32x3→6: 1.1 vs 1.3; CIFAR CNN
+    /// 32x32x3→32: 1.1 vs 1.2), but its ∂W loses on colour images (LeNet-5 forward+backward
+    /// 4.9 vs 4.0, CIFAR CNN 4.0 vs 2.9) and everything loses beyond the first layer (LeNet-5's
+    /// 6→16: 1.55 vs 1.40; 32→64: 19 vs 11). So: direct for one-channel inputs (MNIST CNN
+    /// forward+backward 7.0 vs 7.8), and for 1-3 channels at inference.
+    pub fn choose(self, window: &Window, filters: usize, training: bool) -> ConvKernel {
+        let first_layer = window.channels <= if training { 1 } else { 3 };
         match self {
-            ConvKernel::Auto if filters <= 16 => ConvKernel::Direct,
+            ConvKernel::Auto if first_layer && filters <= 32 => ConvKernel::Direct,
             ConvKernel::Auto => ConvKernel::Im2col,
             ConvKernel::Direct if filters > MAX_FILTERS => ConvKernel::Im2col,
-            other => {
-                let _ = window;
-                other
-            }
+            other => other,
         }
     }
 }
@@ -90,7 +93,7 @@ pub fn conv2d_with<T: Float>(
             window.channels
         )));
     }
-    if algorithm.choose(&window, filters) == ConvKernel::Direct {
+    if algorithm.choose(&window, filters, tape.is_recording()) == ConvKernel::Direct {
         return conv2d_direct(tape, x, kernel, window, filters);
     }
     let cols = im2col(tape, x, window)?;
@@ -341,6 +344,24 @@ mod tests {
                 crate::ops::add(t, a, b)
             });
         }
+    }
+
+    #[test]
+    fn auto_picks_direct_for_first_layers_as_measured() {
+        let window = |channels| {
+            Window::new("t", &[1, 28, 28, channels], [3, 3], [1, 1], Padding::Valid).unwrap()
+        };
+        let auto = |channels, filters, training| {
+            ConvKernel::Auto.choose(&window(channels), filters, training)
+        };
+        assert_eq!(auto(1, 32, true), ConvKernel::Direct);
+        assert_eq!(auto(3, 6, true), ConvKernel::Im2col);
+        assert_eq!(auto(3, 6, false), ConvKernel::Direct);
+        assert_eq!(auto(32, 64, false), ConvKernel::Im2col);
+        assert_eq!(auto(1, 64, true), ConvKernel::Im2col);
+        let direct = ConvKernel::Direct;
+        assert_eq!(direct.choose(&window(8), 65, true), ConvKernel::Im2col);
+        assert_eq!(direct.choose(&window(8), 64, true), ConvKernel::Direct);
     }
 
     #[test]

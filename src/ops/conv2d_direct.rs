@@ -219,8 +219,9 @@ impl<T: Float> Backward<T> for DirectBackward {
                 .zip(x.par_chunks(GROUP * w.in_len()))
                 .zip(g.par_chunks(GROUP * out_len))
                 .for_each(|((partial, xs), gs)| {
+                    let mut padded_g = vec![T::zero(); w.out_pixels() * padded];
                     for (image, g) in xs.chunks(w.in_len()).zip(gs.chunks(out_len)) {
-                        kernel_grad_image(w, image, g, f, partial);
+                        kernel_grad_image(w, image, g, f, &mut padded_g, partial);
                     }
                 });
             // The groups' sums, added in group order, without the padding.
@@ -285,41 +286,113 @@ fn input_grad_body<T: Float>(
     }
 }
 
-/// Adds one image's ∂L/∂W to `partial`, laid out as (depth, FP).
+/// Adds one image's ∂L/∂W to `partial`, laid out as (depth, FP). `padded_g` is scratch for
+/// the image's G with its filters padded to FP lanes.
 fn kernel_grad_image<T: Float>(
     w: &Window,
     image: &[T],
     g: &[T],
     filters: usize,
+    padded_g: &mut [T],
     partial: &mut [T],
 ) {
-    avx2_when_available!(avx2<T>(w: &Window, image: &[T], g: &[T], filters: usize, partial: &mut [T]) {
-        by_width!(padded_filters(filters), kernel_grad_block(w, image, g, filters, partial))
+    avx2_when_available!(avx2<T>(w: &Window, image: &[T], g: &[T], filters: usize, padded_g: &mut [T], partial: &mut [T]) {
+        let span = w.k_w * w.channels;
+        // As many kernel positions at once as there are registers for (FP x TB lanes).
+        let tb = |most: usize| [4, 3, 2].into_iter().find(|&b| b <= most && span % b == 0).unwrap_or(1);
+        match (padded_filters(filters), tb(4), tb(3)) {
+            (8, 4, _) => kernel_grad_block::<T, 8, 4>(w, image, g, filters, padded_g, partial),
+            (8, 3, _) => kernel_grad_block::<T, 8, 3>(w, image, g, filters, padded_g, partial),
+            (8, 2, _) => kernel_grad_block::<T, 8, 2>(w, image, g, filters, padded_g, partial),
+            (8, _, _) => kernel_grad_block::<T, 8, 1>(w, image, g, filters, padded_g, partial),
+            (16, 4, _) => kernel_grad_block::<T, 16, 4>(w, image, g, filters, padded_g, partial),
+            (16, 3, _) => kernel_grad_block::<T, 16, 3>(w, image, g, filters, padded_g, partial),
+            (16, 2, _) => kernel_grad_block::<T, 16, 2>(w, image, g, filters, padded_g, partial),
+            (16, _, _) => kernel_grad_block::<T, 16, 1>(w, image, g, filters, padded_g, partial),
+            (32, _, 3) => kernel_grad_block::<T, 32, 3>(w, image, g, filters, padded_g, partial),
+            (32, _, 2) => kernel_grad_block::<T, 32, 2>(w, image, g, filters, padded_g, partial),
+            (32, _, _) => kernel_grad_block::<T, 32, 1>(w, image, g, filters, padded_g, partial),
+            _ => kernel_grad_block::<T, 64, 1>(w, image, g, filters, padded_g, partial),
+        }
     })
 }
 
-/// (`PX` is unused here: the partial sums in memory are independent already.)
+/// The output positions along one axis whose windows lie wholly inside the image: a
+/// contiguous range, since windows move monotonically.
+fn inside(
+    out: usize,
+    k: usize,
+    clip: impl Fn(usize) -> (usize, usize, usize),
+) -> std::ops::Range<usize> {
+    let whole = |o: usize| {
+        let (skip, _, count) = clip(o);
+        skip == 0 && count == k
+    };
+    match (0..out).find(|&o| whole(o)) {
+        Some(first) => first..(first..out).find(|&o| !whole(o)).unwrap_or(out),
+        None => 0..0,
+    }
+}
+
+/// ∂W for one image. For windows inside the image, each kernel row's TB consecutive (column,
+/// channel) positions are summed over all pixels in registers: the outer products
+/// x[window, t] · G[pixel] of im2col's colsᵀ·G without the cols. Windows the border clips
+/// are added one at a time afterwards.
 #[inline(always)]
-fn kernel_grad_block<T: Float, const FP: usize, const PX: usize>(
+fn kernel_grad_block<T: Float, const FP: usize, const TB: usize>(
     w: &Window,
     image: &[T],
     g: &[T],
     filters: usize,
+    padded_g: &mut [T],
     partial: &mut [T],
 ) {
     let c = w.channels;
+    let span = w.k_w * c;
+    for (dst, src) in padded_g.chunks_exact_mut(FP).zip(g.chunks_exact(filters)) {
+        dst[..filters].copy_from_slice(src);
+        dst[filters..].fill(T::zero());
+    }
+    let rows = inside(w.out_h, w.k_h, |oy| w.rows(oy));
+    let cols = inside(w.out_w, w.k_w, |ox| w.cols(ox));
+    for i in 0..w.k_h {
+        for t0 in (0..span).step_by(TB) {
+            let mut acc = [[T::zero(); FP]; TB];
+            for oy in rows.clone() {
+                let iy = w.rows(oy).1 + i;
+                for ox in cols.clone() {
+                    let ix = ox * w.stride_w - w.pad_left;
+                    let xs = &image[(iy * w.in_w + ix) * c + t0..][..TB];
+                    let gv = &padded_g[(oy * w.out_w + ox) * FP..][..FP];
+                    for (a, &xv) in acc.iter_mut().zip(xs) {
+                        for (a, &gl) in a.iter_mut().zip(gv) {
+                            *a += xv * gl;
+                        }
+                    }
+                }
+            }
+            let block = &mut partial[(i * span + t0) * FP..][..TB * FP];
+            for (row, a) in block.chunks_exact_mut(FP).zip(&acc) {
+                for (d, &v) in row.iter_mut().zip(a) {
+                    *d += v;
+                }
+            }
+        }
+    }
     for oy in 0..w.out_h {
         let (ki, iy, nh) = w.rows(oy);
         for ox in 0..w.out_w {
+            if rows.contains(&oy) && cols.contains(&ox) {
+                continue;
+            }
             let (kj, ix, nw) = w.cols(ox);
-            let mut gp = [T::zero(); FP];
-            gp[..filters].copy_from_slice(&g[(oy * w.out_w + ox) * filters..][..filters]);
+            let gv = &padded_g[(oy * w.out_w + ox) * FP..][..FP];
             for r in 0..nh {
                 let src = &image[((iy + r) * w.in_w + ix) * c..][..nw * c];
                 let block = &mut partial[((ki + r) * w.k_w + kj) * c * FP..][..nw * c * FP];
                 for (&xv, row) in src.iter().zip(block.chunks_exact_mut(FP)) {
-                    for (d, &gv) in row.iter_mut().zip(&gp) {
-                        *d += xv * gv;
+                    for (d, &gl) in row.iter_mut().zip(gv) {
+                        *d += xv * gl;
                     }
                 }
             }
