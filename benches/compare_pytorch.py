@@ -282,12 +282,14 @@ def run_keras(name, epochs, threads):
 def measure(cmd, env=None):
     """Runs cmd; returns (its stdout, its own peak RSS in MB, wall seconds)."""
     start = time.perf_counter()
-    with tempfile.TemporaryFile() as out:
-        child = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE, env=env)
+    # Both streams to files: a pipe nobody reads while waiting would block a chatty child.
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as errors:
+        child = subprocess.Popen(cmd, stdout=out, stderr=errors, env=env)
         _, status, usage = os.wait4(child.pid, 0)
         child.returncode = os.waitstatus_to_exitcode(status)
         seconds = time.perf_counter() - start
-        err = child.stderr.read().decode(errors="replace")
+        errors.seek(0)
+        err = errors.read().decode(errors="replace")
         if child.returncode != 0:
             sys.exit(f"{' '.join(cmd)} failed ({child.returncode}):\n{err[-3000:]}")
         out.seek(0)

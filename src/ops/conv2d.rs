@@ -52,17 +52,22 @@ impl ConvKernel {
     /// The kernel to use for a convolution of `window` with `filters` filters, in a training
     /// step (`training`: the backward pass will run too) or for inference.
     ///
-    /// Measured with `RAYON_NUM_THREADS=2 cargo bench --bench cnn_ops` (CPU ms, shared
-    /// 2-core machine, so ±30%): the direct forward beats im2col + GEMM on the models' first
-    /// layers (MNIST CNN 28x28x1→32: 2.1 vs 3.4; LeNet-5 32x32x3→6: 1.1 vs 1.3; CIFAR CNN
-    /// 32x32x3→32: 1.1 vs 1.2), but its ∂W loses on colour images (LeNet-5 forward+backward
-    /// 4.9 vs 4.0, CIFAR CNN 4.0 vs 2.9) and everything loses beyond the first layer (LeNet-5's
-    /// 6→16: 1.55 vs 1.40; 32→64: 19 vs 11). So: direct for one-channel inputs (MNIST CNN
-    /// forward+backward 7.0 vs 7.8), and for 1-3 channels at inference.
+    /// Measured with `RAYON_NUM_THREADS=2 cargo bench --bench cnn_ops` (CPU ms of forward +
+    /// backward, on a shared 2-core machine, so ±30%): the direct kernel wins on the models'
+    /// first layers with few filters (LeNet-5 32x32x3→6: 2.4 vs 5.9; MNIST CNN 28x28x1→32:
+    /// 6.5 vs 7.1) and loses where im2col's GEMM has work enough (CIFAR CNN 32x32x3→32: 3.7 vs
+    /// 3.2; LeNet-5 6→16: 1.5 vs 1.1; 32→64: 15 vs 12, 44 vs 31). Forward alone it wins on
+    /// all three first layers (1.2 vs 1.5, 1.8 vs 3.0, 0.9 vs 1.5), hence the wider rule at
+    /// inference.
     pub fn choose(self, window: &Window, filters: usize, training: bool) -> ConvKernel {
-        let first_layer = window.channels <= if training { 1 } else { 3 };
+        let few_channels = window.channels <= 3;
+        let direct_wins = if training {
+            few_channels && (filters <= 16 || (window.channels == 1 && filters <= 32))
+        } else {
+            few_channels && filters <= 32
+        };
         match self {
-            ConvKernel::Auto if first_layer && filters <= 32 => ConvKernel::Direct,
+            ConvKernel::Auto if direct_wins => ConvKernel::Direct,
             ConvKernel::Auto => ConvKernel::Im2col,
             ConvKernel::Direct if filters > MAX_FILTERS => ConvKernel::Im2col,
             other => other,
@@ -355,8 +360,10 @@ mod tests {
             ConvKernel::Auto.choose(&window(channels), filters, training)
         };
         assert_eq!(auto(1, 32, true), ConvKernel::Direct);
-        assert_eq!(auto(3, 6, true), ConvKernel::Im2col);
-        assert_eq!(auto(3, 6, false), ConvKernel::Direct);
+        assert_eq!(auto(3, 6, true), ConvKernel::Direct);
+        assert_eq!(auto(3, 32, true), ConvKernel::Im2col);
+        assert_eq!(auto(3, 32, false), ConvKernel::Direct);
+        assert_eq!(auto(6, 16, true), ConvKernel::Im2col);
         assert_eq!(auto(32, 64, false), ConvKernel::Im2col);
         assert_eq!(auto(1, 64, true), ConvKernel::Im2col);
         let direct = ConvKernel::Direct;
