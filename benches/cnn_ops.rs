@@ -1,10 +1,11 @@
 //! Where a training step of the MNIST CNN (batch 128) and LeNet-5 (batch 32) spends its time:
-//! each op's forward and backward alone, on the models' shapes.
+//! each op's forward and backward alone, on the models' shapes, and each convolution by both
+//! kernels (im2col + GEMM and direct).
 //!
 //! Run: `cargo bench --bench cnn_ops` (RAYON_NUM_THREADS=2 to match the PyTorch comparison).
 
 use nabla::autograd::{ParamStore, Tape, Var};
-use nabla::ops::{self, Activation, Padding};
+use nabla::ops::{self, Activation, ConvKernel, Padding};
 use nabla::tensor::Tensor;
 use std::time::Instant;
 
@@ -20,6 +21,17 @@ fn random(dims: &[usize], seed: u32) -> Tensor<f32> {
 
 /// Best of 5 rounds of the mean time of `reps` runs of forward + backward of `f`.
 fn time(name: &str, inputs: &[Tensor<f32>], f: impl Fn(&mut Tape<f32>, &[Var]) -> Var) {
+    time_with(name, inputs, &[], f)
+}
+
+/// `time`, with the inputs listed in `constant` taking no gradient (a model's first layer
+/// has none to pass back to its input).
+fn time_with(
+    name: &str,
+    inputs: &[Tensor<f32>],
+    constant: &[usize],
+    f: impl Fn(&mut Tape<f32>, &[Var]) -> Var,
+) {
     let mut params = ParamStore::default();
     let mut pool = nabla::autograd::BufferPool::default();
     let mut run = |backward: bool| {
@@ -27,10 +39,15 @@ fn time(name: &str, inputs: &[Tensor<f32>], f: impl Fn(&mut Tape<f32>, &[Var]) -
         // Inputs copied into pooled buffers: a fresh clone would time page faults instead.
         let vars: Vec<Var> = inputs
             .iter()
-            .map(|t| {
+            .enumerate()
+            .map(|(i, t)| {
                 let mut copy = tape.alloc(t.shape());
                 copy.data_mut().copy_from_slice(t.data());
-                tape.input_with_grad(copy)
+                if constant.contains(&i) {
+                    tape.input(copy)
+                } else {
+                    tape.input_with_grad(copy)
+                }
             })
             .collect();
         let y = f(&mut tape, &vars);
@@ -41,36 +58,69 @@ fn time(name: &str, inputs: &[Tensor<f32>], f: impl Fn(&mut Tape<f32>, &[Var]) -
         pool = tape.finish();
     };
     let mut best = [f64::MAX; 2];
+    let mut best_cpu = [f64::MAX; 2];
     for (i, backward) in [false, true].into_iter().enumerate() {
         run(backward);
         for _ in 0..5 {
-            let start = Instant::now();
+            let (start, cpu) = (Instant::now(), cpu_seconds());
             for _ in 0..10 {
                 run(backward);
             }
             best[i] = best[i].min(start.elapsed().as_secs_f64() / 10.0);
+            best_cpu[i] = best_cpu[i].min((cpu_seconds() - cpu) / 10.0);
         }
     }
     println!(
-        "{name:<40} forward {:>8.2} ms   forward+backward {:>8.2} ms",
+        "{name:<28} forward {:>7.2} ms ({:>7.2} ms cpu)   forward+backward {:>7.2} ms ({:>7.2} ms cpu)",
         best[0] * 1e3,
-        best[1] * 1e3
+        best_cpu[0] * 1e3,
+        best[1] * 1e3,
+        best_cpu[1] * 1e3
     );
 }
 
-fn main() {
-    let conv = |s: Padding| {
-        move |t: &mut Tape<f32>, v: &[Var]| ops::conv2d(t, v[0], v[1], [1, 1], s).unwrap()
+/// CPU time of this process, all threads: what the kernels cost, whatever else the shared
+/// machine runs meanwhile (wall time there is mostly waiting for a core).
+fn cpu_seconds() -> f64 {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
     };
+    // SAFETY: `t` is a valid timespec for the call to fill.
+    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) };
+    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+}
+
+fn main() {
+    // Each convolution by both kernels: the direct one must beat im2col where
+    // `ConvKernel::choose` picks it.
     for (label, batch, image, kernel) in [
         ("cnn conv1", 128, [28, 28, 1], [3, 3, 1, 32]),
         ("cnn conv2", 128, [13, 13, 32], [3, 3, 32, 64]),
         ("lenet conv1", 32, [32, 32, 3], [5, 5, 3, 6]),
         ("lenet conv2", 32, [14, 14, 6], [5, 5, 6, 16]),
+        ("cifar cnn conv1", 32, [32, 32, 3], [3, 3, 3, 32]),
+        ("cifar cnn conv2", 32, [15, 15, 32], [3, 3, 32, 64]),
+        ("cifar cnn conv3", 32, [6, 6, 64], [3, 3, 64, 64]),
     ] {
         let x = random(&[batch, image[0], image[1], image[2]], 1);
         let k = random(&kernel, 2);
-        time(label, &[x, k], conv(Padding::Valid));
+        for (name, algorithm) in [
+            ("im2col", ConvKernel::Im2col),
+            ("direct", ConvKernel::Direct),
+        ] {
+            let conv = move |t: &mut Tape<f32>, v: &[Var]| {
+                ops::conv2d_with(t, v[0], v[1], [1, 1], Padding::Valid, algorithm).unwrap()
+            };
+            // A first layer (1 or 3 channels: the images) needs no gradient for its input.
+            let first: &[usize] = if image[2] <= 3 { &[0] } else { &[] };
+            time_with(
+                &format!("{label} {name}"),
+                &[x.clone(), k.clone()],
+                first,
+                conv,
+            );
+        }
     }
     for (label, dims) in [
         ("cnn pool1", [128, 26, 26, 32]),

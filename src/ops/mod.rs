@@ -9,6 +9,7 @@ mod arithmetic;
 mod batch_norm;
 mod bias_activation;
 mod conv2d;
+mod conv2d_direct;
 mod cross_entropy;
 mod dropout;
 mod matmul;
@@ -23,7 +24,7 @@ pub use activation::{relu, sigmoid, tanh};
 pub use arithmetic::{add, add_scalar, div, mul, scale, sub};
 pub use batch_norm::{batch_norm, batch_norm_inference, BatchMoments};
 pub use bias_activation::{bias_activation, Activation};
-pub use conv2d::conv2d;
+pub use conv2d::{conv2d, conv2d_with, ConvKernel};
 pub use cross_entropy::{
     binary_crossentropy, categorical_crossentropy, sigmoid_binary_crossentropy,
     softmax_crossentropy,

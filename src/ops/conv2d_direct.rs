@@ -1,0 +1,533 @@
+//! 2-D convolution computed directly from the input, without unfolding it: the kernel for
+//! few filters (LeNet-5's 6 and 16, the MNIST CNN's first 32), where im2col + GEMM spends
+//! most of its time writing and reading the unfolded matrix and the GEMM's narrow N wastes
+//! its tiles. Same maths as `conv2d.rs` (which documents the im2col path):
+//!
+//!   y[n, oy, ox, f]  = Σ_{i,j,c} x[n, oy·s_h + i − p_t, ox·s_w + j − p_l, c] · W[i, j, c, f]
+//!   ∂L/∂x[n, a, c]  += Σ_f G[n, oy, ox, f] · W[i, j, c, f]   for every window reading a
+//!   ∂L/∂W[i, j, c, f] = Σ_{n,oy,ox} x[n, window pixel (i, j), c] · G[n, oy, ox, f]
+//!
+//! For one output pixel and one kernel row, the window's pixels are consecutive in NHWC
+//! memory, so the sum over (j, c) runs along a contiguous slice of the input against a
+//! contiguous block of the kernel; the sum over filters f is the vector lane. Filters are
+//! padded to a multiple of 8 (`FP`) so the accumulators are whole AVX registers held in
+//! registers for the whole window.
+//!
+//! Threads split the batch, one image per task, never a sum: the forward and ∂L/∂x write
+//! only their own image; ∂L/∂W is summed per fixed group of images and the groups' partial
+//! sums are added in order, so every result is the same for any thread count.
+
+use super::window::Window;
+use crate::autograd::{Backward, GradSink, OpIo, Tape, Var};
+use crate::error::Result;
+use crate::tensor::{Float, Shape};
+use rayon::prelude::*;
+
+/// The most filters the direct kernel takes: above it, im2col + GEMM's blocking wins and the
+/// accumulators no longer fit in registers.
+pub(super) const MAX_FILTERS: usize = 64;
+
+/// Images whose ∂L/∂W is summed into one partial sum: fixed, so that the order of the sum
+/// does not depend on the number of threads.
+const GROUP: usize = 4;
+
+/// y = conv2d(x, kernel) by the direct kernel; `window` is already checked against both.
+pub(super) fn conv2d_direct<T: Float>(
+    tape: &mut Tape<T>,
+    x: Var,
+    kernel: Var,
+    window: Window,
+    filters: usize,
+) -> Result<Var> {
+    let padded = padded_filters(filters);
+    let depth = window.k_h * window.k_w * window.channels;
+    // The kernel with its filters padded by zeros to `padded` columns, from the pool.
+    let mut wide = tape.alloc(Shape::new(&[depth, padded]));
+    for (dst, src) in wide
+        .data_mut()
+        .chunks_exact_mut(padded)
+        .zip(tape.value(kernel).data().chunks_exact(filters))
+    {
+        dst[..filters].copy_from_slice(src);
+        dst[filters..].fill(T::zero());
+    }
+    let mut out = tape.alloc(Shape::new(&[
+        window.batch,
+        window.out_h,
+        window.out_w,
+        filters,
+    ]));
+    let out_len = window.out_pixels() * filters;
+    if out_len > 0 && window.in_len() > 0 {
+        let (xs, ws) = (tape.value(x).data(), wide.data());
+        out.data_mut()
+            .par_chunks_mut(out_len)
+            .zip(xs.par_chunks(window.in_len()))
+            .for_each(|(out, image)| forward_image(&window, image, ws, filters, out));
+    }
+    let wide = tape.input(wide);
+    Ok(tape.push_op(
+        "conv2d",
+        out,
+        &[x, kernel, wide],
+        DirectBackward { window, filters },
+    ))
+}
+
+/// Filters rounded up to the accumulator widths the kernel is compiled for.
+fn padded_filters(filters: usize) -> usize {
+    match filters {
+        0..=8 => 8,
+        9..=16 => 16,
+        17..=32 => 32,
+        _ => 64,
+    }
+}
+
+/// Runs `$kernel::<T, FP, PX>` for the padded filter count `FP`, with `PX` output pixels
+/// computed at once where their windows lie inside the image: independent accumulators that
+/// hide the latency of the additions, as many as the 16 AVX2 registers hold.
+macro_rules! by_width {
+    ($padded:expr, $kernel:ident($($arg:expr),*)) => {
+        match $padded {
+            8 => $kernel::<T, 8, 4>($($arg),*),
+            16 => $kernel::<T, 16, 4>($($arg),*),
+            32 => $kernel::<T, 32, 2>($($arg),*),
+            _ => $kernel::<T, 64, 1>($($arg),*),
+        }
+    };
+}
+
+/// Runs `$body` in a function compiled for AVX2 when the CPU has it. Results are the same
+/// bit for bit either way: each lane does the same multiplications and additions in the same
+/// order (Rust never fuses them into FMAs on its own).
+macro_rules! avx2_when_available {
+    ($name:ident<$t:ident>($($arg:ident: $ty:ty),*) $body:block) => {{
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2")]
+        unsafe fn $name<$t: Float>($($arg: $ty),*) $body
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above.
+            return unsafe { $name::<$t>($($arg),*) };
+        }
+        $body
+    }};
+}
+
+/// The forward for one image. `wide` is the kernel as (depth, FP), filters zero-padded.
+fn forward_image<T: Float>(w: &Window, image: &[T], wide: &[T], filters: usize, out: &mut [T]) {
+    avx2_when_available!(avx2<T>(w: &Window, image: &[T], wide: &[T], filters: usize, out: &mut [T]) {
+        by_width!(padded_filters(filters), forward_block(w, image, wide, filters, out))
+    })
+}
+
+#[inline(always)]
+fn forward_block<T: Float, const FP: usize, const PX: usize>(
+    w: &Window,
+    image: &[T],
+    wide: &[T],
+    filters: usize,
+    out: &mut [T],
+) {
+    let c = w.channels;
+    let (span, step) = (w.k_w * c, w.stride_w * c);
+    for oy in 0..w.out_h {
+        let (ki, iy, nh) = w.rows(oy);
+        let mut ox = 0;
+        while ox < w.out_w {
+            let (kj, ix, nw) = w.cols(ox);
+            if ox + PX <= w.out_w && nw == w.k_w && w.cols(ox + PX - 1).2 == w.k_w {
+                // PX whole windows side by side, `step` apart in the input.
+                let mut acc = [[T::zero(); FP]; PX];
+                for r in 0..nh {
+                    let src = &image[((iy + r) * w.in_w + ix) * c..][..(PX - 1) * step + span];
+                    let block = &wide[(ki + r) * span * FP..][..span * FP];
+                    for (t, row) in block.chunks_exact(FP).enumerate() {
+                        for (p, acc) in acc.iter_mut().enumerate() {
+                            let xv = src[p * step + t];
+                            for (a, &wv) in acc.iter_mut().zip(row) {
+                                *a += xv * wv;
+                            }
+                        }
+                    }
+                }
+                for (p, acc) in acc.iter().enumerate() {
+                    out[(oy * w.out_w + ox + p) * filters..][..filters]
+                        .copy_from_slice(&acc[..filters]);
+                }
+                ox += PX;
+                continue;
+            }
+            // One window, clipped by the border.
+            let mut acc = [T::zero(); FP];
+            for r in 0..nh {
+                let src = &image[((iy + r) * w.in_w + ix) * c..][..nw * c];
+                let block = &wide[((ki + r) * w.k_w + kj) * c * FP..][..nw * c * FP];
+                for (&xv, row) in src.iter().zip(block.chunks_exact(FP)) {
+                    for (a, &wv) in acc.iter_mut().zip(row) {
+                        *a += xv * wv;
+                    }
+                }
+            }
+            out[(oy * w.out_w + ox) * filters..][..filters].copy_from_slice(&acc[..filters]);
+            ox += 1;
+        }
+    }
+}
+
+struct DirectBackward {
+    window: Window,
+    filters: usize,
+}
+
+impl<T: Float> Backward<T> for DirectBackward {
+    fn backward(&self, io: &OpIo<'_, T>, grads: &mut GradSink<'_, T>) {
+        let (w, f) = (&self.window, self.filters);
+        let (x, kernel, g) = (io.input(0).data(), io.input(1).data(), io.grad_out().data());
+        let out_len = w.out_pixels() * f;
+        let depth = w.k_h * w.k_w * w.channels;
+        if let Some(dx) = grads.slot(0) {
+            // Wᵀ as (F, depth): the sum over filters then runs along contiguous rows.
+            let mut transposed = vec![T::zero(); f * depth];
+            for (t, row) in kernel.chunks_exact(f).enumerate() {
+                for (fi, &v) in row.iter().enumerate() {
+                    transposed[fi * depth + t] = v;
+                }
+            }
+            let accumulate = dx.accumulate;
+            dx.data
+                .par_chunks_mut(w.in_len())
+                .zip(g.par_chunks(out_len))
+                .for_each_init(
+                    || vec![T::zero(); depth],
+                    |scratch, (dimage, g)| {
+                        if !accumulate {
+                            dimage.fill(T::zero());
+                        }
+                        input_grad_image(w, g, &transposed, f, scratch, dimage)
+                    },
+                );
+        }
+        if let Some(dw) = grads.slot(1) {
+            let padded = padded_filters(f);
+            let images = w.batch;
+            let groups = images.div_ceil(GROUP);
+            let mut partials = vec![T::zero(); groups * depth * padded];
+            partials
+                .par_chunks_mut(depth * padded)
+                .zip(x.par_chunks(GROUP * w.in_len()))
+                .zip(g.par_chunks(GROUP * out_len))
+                .for_each(|((partial, xs), gs)| {
+                    let mut padded_g = vec![T::zero(); w.out_pixels() * padded];
+                    for (image, g) in xs.chunks(w.in_len()).zip(gs.chunks(out_len)) {
+                        kernel_grad_image(w, image, g, f, &mut padded_g, partial);
+                    }
+                });
+            // The groups' sums, added in group order, without the padding.
+            for (t, out) in dw.data.chunks_exact_mut(f).enumerate() {
+                for (fi, o) in out.iter_mut().enumerate() {
+                    let mut sum = T::zero();
+                    for group in partials.chunks_exact(depth * padded) {
+                        sum += group[t * padded + fi];
+                    }
+                    *o = if dw.accumulate { *o + sum } else { sum };
+                }
+            }
+        }
+    }
+}
+
+/// ∂L/∂x for one image: each output pixel's G·Wᵀ (one row of what im2col's backward would
+/// materialize), built in `scratch` and added onto the window's pixels at once.
+fn input_grad_image<T: Float>(
+    w: &Window,
+    g: &[T],
+    transposed: &[T],
+    filters: usize,
+    scratch: &mut [T],
+    dimage: &mut [T],
+) {
+    avx2_when_available!(avx2<T>(w: &Window, g: &[T], transposed: &[T], filters: usize, scratch: &mut [T], dimage: &mut [T]) {
+        input_grad_body(w, g, transposed, filters, scratch, dimage)
+    })
+}
+
+#[inline(always)]
+fn input_grad_body<T: Float>(
+    w: &Window,
+    g: &[T],
+    transposed: &[T],
+    filters: usize,
+    scratch: &mut [T],
+    dimage: &mut [T],
+) {
+    let c = w.channels;
+    let depth = scratch.len();
+    for oy in 0..w.out_h {
+        let (ki, iy, nh) = w.rows(oy);
+        for ox in 0..w.out_w {
+            let (kj, ix, nw) = w.cols(ox);
+            let g = &g[(oy * w.out_w + ox) * filters..][..filters];
+            scratch.fill(T::zero());
+            for (&gv, row) in g.iter().zip(transposed.chunks_exact(depth)) {
+                for (s, &wv) in scratch.iter_mut().zip(row) {
+                    *s += gv * wv;
+                }
+            }
+            for r in 0..nh {
+                let dst = &mut dimage[((iy + r) * w.in_w + ix) * c..][..nw * c];
+                let src = &scratch[((ki + r) * w.k_w + kj) * c..][..nw * c];
+                for (d, &s) in dst.iter_mut().zip(src) {
+                    *d += s;
+                }
+            }
+        }
+    }
+}
+
+/// Adds one image's ∂L/∂W to `partial`, laid out as (depth, FP). `padded_g` is scratch for
+/// the image's G with its filters padded to FP lanes.
+fn kernel_grad_image<T: Float>(
+    w: &Window,
+    image: &[T],
+    g: &[T],
+    filters: usize,
+    padded_g: &mut [T],
+    partial: &mut [T],
+) {
+    avx2_when_available!(avx2<T>(w: &Window, image: &[T], g: &[T], filters: usize, padded_g: &mut [T], partial: &mut [T]) {
+        let span = w.k_w * w.channels;
+        // As many kernel positions at once as there are registers for (FP x TB lanes).
+        let tb = |most: usize| [4, 3, 2].into_iter().find(|&b| b <= most && span % b == 0).unwrap_or(1);
+        match (padded_filters(filters), tb(4), tb(3)) {
+            (8, 4, _) => kernel_grad_block::<T, 8, 4>(w, image, g, filters, padded_g, partial),
+            (8, 3, _) => kernel_grad_block::<T, 8, 3>(w, image, g, filters, padded_g, partial),
+            (8, 2, _) => kernel_grad_block::<T, 8, 2>(w, image, g, filters, padded_g, partial),
+            (8, _, _) => kernel_grad_block::<T, 8, 1>(w, image, g, filters, padded_g, partial),
+            (16, 4, _) => kernel_grad_block::<T, 16, 4>(w, image, g, filters, padded_g, partial),
+            (16, 3, _) => kernel_grad_block::<T, 16, 3>(w, image, g, filters, padded_g, partial),
+            (16, 2, _) => kernel_grad_block::<T, 16, 2>(w, image, g, filters, padded_g, partial),
+            (16, _, _) => kernel_grad_block::<T, 16, 1>(w, image, g, filters, padded_g, partial),
+            (32, _, 3) => kernel_grad_block::<T, 32, 3>(w, image, g, filters, padded_g, partial),
+            (32, _, 2) => kernel_grad_block::<T, 32, 2>(w, image, g, filters, padded_g, partial),
+            (32, _, _) => kernel_grad_block::<T, 32, 1>(w, image, g, filters, padded_g, partial),
+            _ => kernel_grad_block::<T, 64, 1>(w, image, g, filters, padded_g, partial),
+        }
+    })
+}
+
+/// The output positions along one axis whose windows lie wholly inside the image: a
+/// contiguous range, since windows move monotonically.
+fn inside(
+    out: usize,
+    k: usize,
+    clip: impl Fn(usize) -> (usize, usize, usize),
+) -> std::ops::Range<usize> {
+    let whole = |o: usize| {
+        let (skip, _, count) = clip(o);
+        skip == 0 && count == k
+    };
+    match (0..out).find(|&o| whole(o)) {
+        Some(first) => first..(first..out).find(|&o| !whole(o)).unwrap_or(out),
+        None => 0..0,
+    }
+}
+
+/// ∂W for one image. For windows inside the image, each kernel row's TB consecutive (column,
+/// channel) positions are summed over all pixels in registers: the outer products
+/// x[window, t] · G[pixel] of im2col's colsᵀ·G without the cols. Windows the border clips
+/// are added one at a time afterwards.
+#[inline(always)]
+fn kernel_grad_block<T: Float, const FP: usize, const TB: usize>(
+    w: &Window,
+    image: &[T],
+    g: &[T],
+    filters: usize,
+    padded_g: &mut [T],
+    partial: &mut [T],
+) {
+    let c = w.channels;
+    let span = w.k_w * c;
+    for (dst, src) in padded_g.chunks_exact_mut(FP).zip(g.chunks_exact(filters)) {
+        dst[..filters].copy_from_slice(src);
+        dst[filters..].fill(T::zero());
+    }
+    let rows = inside(w.out_h, w.k_h, |oy| w.rows(oy));
+    let cols = inside(w.out_w, w.k_w, |ox| w.cols(ox));
+    for i in 0..w.k_h {
+        for t0 in (0..span).step_by(TB) {
+            let mut acc = [[T::zero(); FP]; TB];
+            for oy in rows.clone() {
+                let iy = w.rows(oy).1 + i;
+                for ox in cols.clone() {
+                    let ix = ox * w.stride_w - w.pad_left;
+                    let xs = &image[(iy * w.in_w + ix) * c + t0..][..TB];
+                    let gv = &padded_g[(oy * w.out_w + ox) * FP..][..FP];
+                    for (a, &xv) in acc.iter_mut().zip(xs) {
+                        for (a, &gl) in a.iter_mut().zip(gv) {
+                            *a += xv * gl;
+                        }
+                    }
+                }
+            }
+            let block = &mut partial[(i * span + t0) * FP..][..TB * FP];
+            for (row, a) in block.chunks_exact_mut(FP).zip(&acc) {
+                for (d, &v) in row.iter_mut().zip(a) {
+                    *d += v;
+                }
+            }
+        }
+    }
+    for oy in 0..w.out_h {
+        let (ki, iy, nh) = w.rows(oy);
+        for ox in 0..w.out_w {
+            if rows.contains(&oy) && cols.contains(&ox) {
+                continue;
+            }
+            let (kj, ix, nw) = w.cols(ox);
+            let gv = &padded_g[(oy * w.out_w + ox) * FP..][..FP];
+            for r in 0..nh {
+                let src = &image[((iy + r) * w.in_w + ix) * c..][..nw * c];
+                let block = &mut partial[((ki + r) * w.k_w + kj) * c * FP..][..nw * c * FP];
+                for (&xv, row) in src.iter().zip(block.chunks_exact_mut(FP)) {
+                    for (d, &gl) in row.iter_mut().zip(gv) {
+                        *d += xv * gl;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::autograd::check::{assert_gradients, random_tensor};
+    use crate::autograd::{ParamStore, Tape};
+    use crate::ops::{self, conv2d_with, ConvKernel, Padding};
+    use crate::tensor::{Float, Tensor};
+
+    /// (input dims, kernel dims, strides, padding).
+    type Case = ([usize; 4], [usize; 4], [usize; 2], Padding);
+
+    /// Every convolution the labs' models run (batch cut to 2), then the odd ones: strides 2
+    /// and (1, 2), `same` with odd and even kernels, 1x1, kernel = input, filter counts that
+    /// are not a multiple of 8, a batch that is not a whole number of ∂W groups.
+    const CASES: [Case; 16] = [
+        ([2, 32, 32, 3], [5, 5, 3, 6], [1, 1], Padding::Valid), // LeNet-5 conv1
+        ([2, 14, 14, 6], [5, 5, 6, 16], [1, 1], Padding::Valid), // LeNet-5 conv2
+        ([2, 28, 28, 1], [3, 3, 1, 32], [1, 1], Padding::Valid), // MNIST CNN conv1
+        ([2, 13, 13, 32], [3, 3, 32, 64], [1, 1], Padding::Valid), // MNIST CNN conv2
+        ([2, 32, 32, 3], [3, 3, 3, 32], [1, 1], Padding::Valid), // CIFAR CNN conv1
+        ([2, 15, 15, 32], [3, 3, 32, 64], [1, 1], Padding::Valid), // CIFAR CNN conv2
+        ([2, 6, 6, 64], [3, 3, 64, 64], [1, 1], Padding::Valid), // CIFAR CNN conv3
+        ([2, 28, 28, 1], [5, 5, 1, 6], [1, 1], Padding::Same),  // LeNet-5 on MNIST
+        ([3, 9, 8, 3], [3, 3, 3, 5], [2, 2], Padding::Valid),
+        ([3, 9, 8, 3], [3, 3, 3, 5], [2, 2], Padding::Same),
+        ([2, 7, 9, 2], [4, 2, 2, 10], [1, 2], Padding::Same),
+        ([2, 6, 6, 4], [1, 1, 4, 3], [1, 1], Padding::Valid),
+        ([2, 5, 5, 3], [5, 5, 3, 4], [1, 1], Padding::Valid), // kernel = input
+        ([5, 6, 6, 2], [3, 3, 2, 33], [1, 1], Padding::Same),
+        ([1, 4, 4, 1], [3, 3, 1, 1], [1, 1], Padding::Same),
+        ([9, 5, 5, 2], [2, 2, 2, 17], [2, 1], Padding::Valid),
+    ];
+
+    /// y and ∂L/∂x, ∂L/∂W for L = Σ y ⊙ R with a fixed random R, by one kernel.
+    fn run<T: Float>(case: Case, seed: u32, algorithm: ConvKernel) -> [Vec<T>; 3] {
+        let (xd, kd, s, p) = case;
+        let cast = |t: Tensor<f64>| {
+            Tensor::from_vec(t.data().iter().map(|&v| T::of(v)).collect(), t.shape()).unwrap()
+        };
+        let mut params = ParamStore::default();
+        let mut tape = Tape::new(&mut params);
+        let x = tape.input_with_grad(cast(random_tensor(&xd, seed)));
+        let k = tape.input_with_grad(cast(random_tensor(&kd, seed + 1)));
+        let y = conv2d_with(&mut tape, x, k, s, p, algorithm).unwrap();
+        let r = tape.input(cast(random_tensor(tape.shape(y).dims(), seed + 2)));
+        let weighted = ops::mul(&mut tape, y, r).unwrap();
+        let loss = ops::sum(&mut tape, weighted);
+        tape.backward(loss).unwrap();
+        let data = |t: &Tensor<T>| t.data().to_vec();
+        [
+            data(tape.value(y)),
+            data(tape.grad(x).unwrap()),
+            data(tape.grad(k).unwrap()),
+        ]
+    }
+
+    /// Largest difference relative to the largest reference value.
+    fn normwise_error<T: Float>(a: &[T], reference: &[T]) -> f64 {
+        assert_eq!(a.len(), reference.len());
+        let scale = reference
+            .iter()
+            .map(|v| v.as_f64().abs())
+            .fold(0.0, f64::max);
+        let worst = a
+            .iter()
+            .zip(reference)
+            .map(|(a, b)| (a.as_f64() - b.as_f64()).abs())
+            .fold(0.0, f64::max);
+        worst / scale.max(f64::MIN_POSITIVE)
+    }
+
+    #[test]
+    fn direct_equals_im2col_in_f32_to_1e_5() {
+        for (i, case) in CASES.into_iter().enumerate() {
+            let direct = run::<f32>(case, 100 + i as u32, ConvKernel::Direct);
+            let reference = run::<f32>(case, 100 + i as u32, ConvKernel::Im2col);
+            for (what, (a, b)) in ["y", "dx", "dW"].iter().zip(direct.iter().zip(&reference)) {
+                let e = normwise_error(a, b);
+                assert!(e < 1e-5, "case {i} {case:?}: {what} differs by {e:e}");
+            }
+        }
+    }
+
+    #[test]
+    fn direct_equals_im2col_in_f64_to_rounding() {
+        for (i, case) in CASES.into_iter().enumerate() {
+            let direct = run::<f64>(case, 200 + i as u32, ConvKernel::Direct);
+            let reference = run::<f64>(case, 200 + i as u32, ConvKernel::Im2col);
+            for (what, (a, b)) in ["y", "dx", "dW"].iter().zip(direct.iter().zip(&reference)) {
+                let e = normwise_error(a, b);
+                assert!(e < 1e-13, "case {i} {case:?}: {what} differs by {e:e}");
+            }
+        }
+    }
+
+    #[test]
+    fn direct_gradients_on_padded_filters_and_partial_groups() {
+        // 33 filters pad to 64 lanes; a batch of 5 leaves the second ∂W group one image short.
+        for (seed, (xd, kd, s, p)) in [CASES[13], CASES[15], CASES[10]].into_iter().enumerate() {
+            let inputs = [
+                random_tensor(&xd, 300 + seed as u32),
+                random_tensor(&kd, 310 + seed as u32),
+            ];
+            assert_gradients(&inputs, |t, v| {
+                conv2d_with(t, v[0], v[1], s, p, ConvKernel::Direct)
+            });
+        }
+    }
+
+    #[test]
+    fn direct_results_do_not_depend_on_the_thread_count() {
+        let on = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| run::<f32>(CASES[15], 7, ConvKernel::Direct))
+        };
+        let one = on(1);
+        assert_eq!(one, on(2));
+        assert_eq!(one, on(3));
+    }
+
+    #[test]
+    fn more_filters_than_the_direct_kernel_takes_fall_back_to_im2col() {
+        let case = ([1, 4, 4, 2], [3, 3, 2, 65], [1, 1], Padding::Valid);
+        assert_eq!(
+            run::<f64>(case, 9, ConvKernel::Direct),
+            run::<f64>(case, 9, ConvKernel::Im2col)
+        );
+    }
+}
