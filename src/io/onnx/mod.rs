@@ -299,7 +299,6 @@ pub fn to_proto<T: Float>(model: &Sequential<T>) -> Result<ModelProto> {
                 if rank == 4 {
                     g.to_nchw(name);
                 } else if rank != 2 {
-                    g.to_nabla(name);
                     return Err(Error::invalid(format!(
                         "ONNX export: BatchNormalization '{name}' on a rank-{rank} input is \
                          not supported (flat features or images)"
