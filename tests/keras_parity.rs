@@ -45,6 +45,17 @@ fn per_epoch_loss_matches_keras_for_each_optimizer() {
         };
         let history = model.fit(&data, options).unwrap();
         let keras = floats(&record["losses"][name]);
+        let worst = history
+            .loss
+            .iter()
+            .zip(&keras)
+            .map(|(a, b)| (a - b).abs() / b.abs())
+            .fold(0.0, f64::max);
+        eprintln!(
+            "{name}: nabla {:?} Keras {keras:?}, largest relative difference {worst:.2e}",
+            history.loss
+        );
+        assert_eq!(history.loss.len(), keras.len());
         for (epoch, (ours, theirs)) in history.loss.iter().zip(&keras).enumerate() {
             let rel = (ours - theirs).abs() / theirs.abs();
             assert!(

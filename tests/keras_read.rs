@@ -20,9 +20,16 @@ fn check_predictions(model: &mut Sequential<f32>, name: &str, what: &str) {
     let record = read_json(&keras_dir().join(format!("{name}.json")));
     let x = batch(&floats(&record["x"]), &dims(&record["input_shape"]));
     let y = model.predict_tensor(&x).unwrap();
-    assert_eq!(y.dims(), dims(&record["output_shape"]).as_slice(), "{name} {what}");
+    assert_eq!(
+        y.dims(),
+        dims(&record["output_shape"]).as_slice(),
+        "{name} {what}"
+    );
     let diff = max_abs_diff(&as_f64(&y), &floats(&record["predictions"]));
-    assert!(diff < 1e-5, "{name} from {what}: predictions differ from Keras's by {diff}");
+    assert!(
+        diff < 1e-5,
+        "{name} from {what}: predictions differ from Keras's by {diff}"
+    );
 }
 
 #[test]
@@ -34,8 +41,16 @@ fn keras_and_h5_files_predict_as_keras_does() {
             check_predictions(&mut model, name, ext);
             let record = read_json(&keras_dir().join(format!("{name}.json")));
             let (trainable, frozen) = model.count_params();
-            assert_eq!(trainable as u64, record["trainable_params"].as_u64().unwrap(), "{name}.{ext}");
-            assert_eq!(frozen as u64, record["non_trainable_params"].as_u64().unwrap(), "{name}.{ext}");
+            assert_eq!(
+                trainable as u64,
+                record["trainable_params"].as_u64().unwrap(),
+                "{name}.{ext}"
+            );
+            assert_eq!(
+                frozen as u64,
+                record["non_trainable_params"].as_u64().unwrap(),
+                "{name}.{ext}"
+            );
             let total = record["total_params"].as_u64().unwrap() as usize;
             assert!(
                 model.summary().contains(&format!("Total params: {total}")),
@@ -82,7 +97,10 @@ fn compile_settings_become_nablas_optimizer_and_loss() {
             other => panic!("cnn.{ext}: expected SGD, got {other:?}"),
         }
         let lenet = Sequential::<f32>::load(keras_dir().join(format!("lenet5.{ext}"))).unwrap();
-        assert!(matches!(lenet.optimizer().unwrap().config(), OptimizerConfig::Rmsprop { .. }));
+        assert!(matches!(
+            lenet.optimizer().unwrap().config(),
+            OptimizerConfig::Rmsprop { .. }
+        ));
     }
 }
 
@@ -92,22 +110,29 @@ fn weights_files_load_into_the_same_architecture() {
         let reference = Sequential::<f32>::load(keras_dir().join(format!("{name}.keras"))).unwrap();
         // Same architecture, other (random) weights, then Keras's weights file on top.
         let mut model =
-            Sequential::<f32>::from_configs(reference.input_shape(), reference.configs(), 99).unwrap();
+            Sequential::<f32>::from_configs(reference.input_shape(), reference.configs(), 99)
+                .unwrap();
         model
             .load_weights(keras_dir().join(format!("{name}.weights.h5")))
             .unwrap();
         check_predictions(&mut model, name, "weights.h5");
         // The legacy .h5 model file holds weights too.
         let mut model =
-            Sequential::<f32>::from_configs(reference.input_shape(), reference.configs(), 98).unwrap();
-        model.load_weights(keras_dir().join(format!("{name}.h5"))).unwrap();
+            Sequential::<f32>::from_configs(reference.input_shape(), reference.configs(), 98)
+                .unwrap();
+        model
+            .load_weights(keras_dir().join(format!("{name}.h5")))
+            .unwrap();
         check_predictions(&mut model, name, "h5 weights");
     }
 }
 
 fn temp_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
-    std::fs::File::create(&path).unwrap().write_all(bytes).unwrap();
+    std::fs::File::create(&path)
+        .unwrap()
+        .write_all(bytes)
+        .unwrap();
     path
 }
 
@@ -124,10 +149,21 @@ fn truncated_and_corrupted_files_are_clear_errors() {
     for name in MODELS {
         for ext in ["keras", "h5"] {
             let bytes = std::fs::read(keras_dir().join(format!("{name}.{ext}"))).unwrap();
-            for cut in [0, 8, 100, 600, bytes.len() / 3, bytes.len() / 2, bytes.len() - 1] {
+            for cut in [
+                0,
+                8,
+                100,
+                600,
+                bytes.len() / 3,
+                bytes.len() / 2,
+                bytes.len() - 1,
+            ] {
                 let path = temp_file(dir.path(), &format!("cut.{ext}"), &bytes[..cut]);
                 let message = load_error(&path);
-                assert!(message.contains("cut."), "{name}.{ext} cut at {cut}: {message}");
+                assert!(
+                    message.contains("cut."),
+                    "{name}.{ext} cut at {cut}: {message}"
+                );
             }
             // Bytes flipped across the metadata at the start (superblock, headers, zip header).
             for at in [0usize, 3, 40, 200, 700] {
@@ -154,21 +190,42 @@ fn wrong_kinds_of_files_are_clear_errors() {
     // A text file named .keras / .h5.
     let text = temp_file(dir.path(), "notes.keras", b"just some text, not a model");
     assert!(!load_error(&text).is_empty());
-    let text = temp_file(dir.path(), "notes.h5", b"\x89HDF\r\n\x1a\n and then nothing");
+    let text = temp_file(
+        dir.path(),
+        "notes.h5",
+        b"\x89HDF\r\n\x1a\n and then nothing",
+    );
     assert!(load_error(&text).contains("HDF5"), "{}", load_error(&text));
     // A zip without config.json.
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    zip.start_file("readme.txt", zip::write::SimpleFileOptions::default()).unwrap();
+    zip.start_file("readme.txt", zip::write::SimpleFileOptions::default())
+        .unwrap();
     zip.write_all(b"hello").unwrap();
     let bytes = zip.finish().unwrap().into_inner();
     let path = temp_file(dir.path(), "other.keras", &bytes);
-    assert!(load_error(&path).contains("config.json"), "{}", load_error(&path));
+    assert!(
+        load_error(&path).contains("config.json"),
+        "{}",
+        load_error(&path)
+    );
     // Weights of another architecture.
     let mut lenet = Sequential::<f32>::load(keras_dir().join("lenet5.keras")).unwrap();
-    let err = lenet.load_weights(keras_dir().join("mlp.weights.h5")).unwrap_err().to_string();
-    assert!(err.contains("different architecture") || err.contains("shape"), "{err}");
-    let err = lenet.load_weights(keras_dir().join("cnn.h5")).unwrap_err().to_string();
-    assert!(err.contains("layers with weights") || err.contains("shape"), "{err}");
+    let err = lenet
+        .load_weights(keras_dir().join("mlp.weights.h5"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("different architecture") || err.contains("shape"),
+        "{err}"
+    );
+    let err = lenet
+        .load_weights(keras_dir().join("cnn.h5"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("layers with weights") || err.contains("shape"),
+        "{err}"
+    );
 }
 
 /// The .keras fixture with its config.json edited by `edit`.
@@ -186,36 +243,65 @@ fn edited_keras(dir: &Path, edit: impl Fn(&mut serde_json::Value)) -> PathBuf {
             edit(&mut config);
             data = serde_json::to_vec(&config).unwrap();
         }
-        out.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+        out.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
         out.write_all(&data).unwrap();
     }
     temp_file(dir, "edited.keras", &out.finish().unwrap().into_inner())
 }
 
+/// A change to a Keras config.
+type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+
 #[test]
 fn unsupported_layers_and_options_are_named() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
-        ("LSTM", Box::new(|c| c["config"]["layers"][2]["class_name"] = "LSTM".into())),
-        ("elu", Box::new(|c| c["config"]["layers"][2]["config"]["activation"] = "elu".into())),
-        ("bias_regularizer", Box::new(|c| {
-            c["config"]["layers"][2]["config"]["bias_regularizer"] =
-                serde_json::json!({"class_name": "L2", "config": {"l2": 0.1}})
-        })),
-        ("L1", Box::new(|c| {
-            c["config"]["layers"][2]["config"]["kernel_regularizer"] =
-                serde_json::json!({"class_name": "L1", "config": {"l1": 0.1}})
-        })),
-        ("Functional", Box::new(|c| c["class_name"] = "Functional".into())),
-        ("Nadam", Box::new(|c| c["compile_config"]["optimizer"]["class_name"] = "Nadam".into())),
-        ("clipnorm", Box::new(|c| c["compile_config"]["optimizer"]["config"]["clipnorm"] = 1.0.into())),
-        ("mixed_float16", Box::new(|c| {
-            c["config"]["layers"][2]["config"]["dtype"] = "mixed_float16".into()
-        })),
+    let cases: Vec<(&str, Edit)> = vec![
+        (
+            "LSTM",
+            Box::new(|c| c["config"]["layers"][2]["class_name"] = "LSTM".into()),
+        ),
+        (
+            "elu",
+            Box::new(|c| c["config"]["layers"][2]["config"]["activation"] = "elu".into()),
+        ),
+        (
+            "bias_regularizer",
+            Box::new(|c| {
+                c["config"]["layers"][2]["config"]["bias_regularizer"] =
+                    serde_json::json!({"class_name": "L2", "config": {"l2": 0.1}})
+            }),
+        ),
+        (
+            "L1",
+            Box::new(|c| {
+                c["config"]["layers"][2]["config"]["kernel_regularizer"] =
+                    serde_json::json!({"class_name": "L1", "config": {"l1": 0.1}})
+            }),
+        ),
+        (
+            "Functional",
+            Box::new(|c| c["class_name"] = "Functional".into()),
+        ),
+        (
+            "Nadam",
+            Box::new(|c| c["compile_config"]["optimizer"]["class_name"] = "Nadam".into()),
+        ),
+        (
+            "clipnorm",
+            Box::new(|c| c["compile_config"]["optimizer"]["config"]["clipnorm"] = 1.0.into()),
+        ),
+        (
+            "mixed_float16",
+            Box::new(|c| c["config"]["layers"][2]["config"]["dtype"] = "mixed_float16".into()),
+        ),
     ];
     for (needle, edit) in cases {
         let path = edited_keras(dir.path(), edit);
         let message = load_error(&path);
-        assert!(message.contains(needle), "expected '{needle}' in: {message}");
+        assert!(
+            message.contains(needle),
+            "expected '{needle}' in: {message}"
+        );
     }
 }

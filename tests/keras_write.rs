@@ -21,12 +21,14 @@ use std::path::Path;
 fn every_layer_model() -> (Sequential<f32>, Tensor<f32>) {
     let mut model = Sequential::<f32>::with_seed(&[9, 9, 2], 5);
     model
-        .add(Conv2D::new(4, 3).padding(Padding::Same).activation(Activation::Relu))
+        .add(
+            Conv2D::new(4, 3)
+                .padding(Padding::Same)
+                .activation(Activation::Relu),
+        )
         .unwrap();
     model.add(BatchNormalization::new()).unwrap();
-    model
-        .add(MaxPool2D::new(2).padding(Padding::Same))
-        .unwrap();
+    model.add(MaxPool2D::new(2).padding(Padding::Same)).unwrap();
     model.add(Dropout::new(0.3)).unwrap();
     model
         .add(Conv2D::new(5, [2, 3]).strides([1, 2]).use_bias(false))
@@ -34,21 +36,35 @@ fn every_layer_model() -> (Sequential<f32>, Tensor<f32>) {
     model.add(ActivationLayer::new(Activation::Tanh)).unwrap();
     model.add(AveragePooling2D::new(2).strides(1)).unwrap();
     model.add(Flatten::new()).unwrap();
-    model.add(Dense::new(6).activation(Activation::Sigmoid).l2(1e-3)).unwrap();
-    model.add(Dense::new(3).activation(Activation::Softmax)).unwrap();
     model
-        .compile(OptimizerConfig::sgd(0.1, 0.9), Loss::CategoricalCrossentropy)
+        .add(Dense::new(6).activation(Activation::Sigmoid).l2(1e-3))
+        .unwrap();
+    model
+        .add(Dense::new(3).activation(Activation::Softmax))
+        .unwrap();
+    model
+        .compile(
+            OptimizerConfig::sgd(0.1, 0.9),
+            Loss::CategoricalCrossentropy,
+        )
         .unwrap();
     let mut rng = nabla::random::NumpyRandomState::new(3);
     let x: Vec<f64> = (0..32 * 9 * 9 * 2).map(|_| rng.random_sample()).collect();
-    let y: Vec<f64> = (0..32).flat_map(|i| {
-        let mut row = vec![0.0; 3];
-        row[i % 3] = 1.0;
-        row
-    }).collect();
+    let y: Vec<f64> = (0..32)
+        .flat_map(|i| {
+            let mut row = vec![0.0; 3];
+            row[i % 3] = 1.0;
+            row
+        })
+        .collect();
     let x = Tensor::<f32>::from_f64(&x, [32, 9, 9, 2]).unwrap();
     let data = TensorData::new(x.clone(), Tensor::from_f64(&y, [32, 3]).unwrap()).unwrap();
-    let options = FitOptions { epochs: 1, batch_size: 8, verbosity: Verbosity::Silent, ..Default::default() };
+    let options = FitOptions {
+        epochs: 1,
+        batch_size: 8,
+        verbosity: Verbosity::Silent,
+        ..Default::default()
+    };
     model.fit(&data, options).unwrap();
     let model_gap = x.rows(0, 4);
     (model, model_gap)
@@ -56,11 +72,29 @@ fn every_layer_model() -> (Sequential<f32>, Tensor<f32>) {
 
 fn gap_model() -> Sequential<f32> {
     let mut model = Sequential::<f32>::with_seed(&[6, 6, 3], 8);
-    model.add(Conv2D::new(4, 3).activation(Activation::Relu)).unwrap();
+    model
+        .add(Conv2D::new(4, 3).activation(Activation::Relu))
+        .unwrap();
     model.add(GlobalAveragePooling2D::new()).unwrap();
-    model.add(BatchNormalization { center: false, ..BatchNormalization::new() }).unwrap();
-    model.add(Dense::new(2).activation(Activation::Softmax).use_bias(false)).unwrap();
-    model.compile(OptimizerConfig::rmsprop(1e-3), Loss::CategoricalCrossentropy).unwrap();
+    model
+        .add(BatchNormalization {
+            center: false,
+            ..BatchNormalization::new()
+        })
+        .unwrap();
+    model
+        .add(
+            Dense::new(2)
+                .activation(Activation::Softmax)
+                .use_bias(false),
+        )
+        .unwrap();
+    model
+        .compile(
+            OptimizerConfig::rmsprop(1e-3),
+            Loss::CategoricalCrossentropy,
+        )
+        .unwrap();
     model
 }
 
@@ -70,12 +104,22 @@ fn models() -> Vec<(String, Sequential<f32>, Tensor<f32>)> {
         let dir = fixtures().join("keras");
         let model = Sequential::<f32>::load(dir.join(format!("{name}.keras"))).unwrap();
         let record = read_json(&dir.join(format!("{name}.json")));
-        out.push((name.to_string(), model, batch(&floats(&record["x"]), &dims(&record["input_shape"]))));
+        out.push((
+            name.to_string(),
+            model,
+            batch(&floats(&record["x"]), &dims(&record["input_shape"])),
+        ));
     }
     let (model, x) = every_layer_model();
     out.push(("every_layer".into(), model, x));
     let gap = gap_model();
-    let x = Tensor::<f32>::from_f64(&(0..2 * 108).map(|i| ((i * 37 % 101) as f64) / 50.0 - 1.0).collect::<Vec<_>>(), [2, 6, 6, 3]).unwrap();
+    let x = Tensor::<f32>::from_f64(
+        &(0..2 * 108)
+            .map(|i| ((i * 37 % 101) as f64) / 50.0 - 1.0)
+            .collect::<Vec<_>>(),
+        [2, 6, 6, 3],
+    )
+    .unwrap();
     out.push(("gap".into(), gap, x));
     out
 }
@@ -110,15 +154,23 @@ fn nabla_round_trips_through_its_own_keras_files() {
             assert_eq!(normalized(&back), normalized(&model), "{name}.{ext}");
             assert_eq!(back.summary(), model.summary(), "{name}.{ext}");
             assert_eq!(back.loss(), model.loss());
-            assert_eq!(back.optimizer().unwrap().config(), model.optimizer().unwrap().config());
+            assert_eq!(
+                back.optimizer().unwrap().config(),
+                model.optimizer().unwrap().config()
+            );
             let got = back.predict_tensor(&x).unwrap();
             assert_eq!(got.data(), expected.data(), "{name}.{ext}: weights changed");
         }
         let weights = dir.path().join(format!("{name}.weights.h5"));
         model.save(&weights).unwrap();
-        let mut fresh = Sequential::<f32>::from_configs(model.input_shape(), model.configs(), 77).unwrap();
+        let mut fresh =
+            Sequential::<f32>::from_configs(model.input_shape(), model.configs(), 77).unwrap();
         fresh.load_weights(&weights).unwrap();
-        assert_eq!(fresh.predict_tensor(&x).unwrap().data(), expected.data(), "{name}.weights.h5");
+        assert_eq!(
+            fresh.predict_tensor(&x).unwrap().data(),
+            expected.data(),
+            "{name}.weights.h5"
+        );
     }
 }
 
@@ -155,10 +207,21 @@ fn keras_loads_what_nabla_writes_and_predicts_the_same() {
         for ext in ["keras", "h5"] {
             let out = results.next().unwrap();
             let diff = max_abs_diff(&floats(&out["predictions"]), &expected);
-            assert!(diff < 1e-5, "{name}.{ext}: Keras's predictions differ by {diff}");
+            assert!(
+                diff < 1e-5,
+                "{name}.{ext}: Keras's predictions differ by {diff}"
+            );
             let (trainable, frozen) = model.count_params();
-            assert_eq!(out["trainable_params"].as_u64().unwrap() as usize, trainable, "{name}.{ext}");
-            assert_eq!(out["non_trainable_params"].as_u64().unwrap() as usize, frozen, "{name}.{ext}");
+            assert_eq!(
+                out["trainable_params"].as_u64().unwrap() as usize,
+                trainable,
+                "{name}.{ext}"
+            );
+            assert_eq!(
+                out["non_trainable_params"].as_u64().unwrap() as usize,
+                frozen,
+                "{name}.{ext}"
+            );
             let optimizer = match model.optimizer().unwrap().config() {
                 OptimizerConfig::Sgd { .. } => "SGD",
                 OptimizerConfig::Adam { .. } => "Adam",

@@ -16,15 +16,25 @@ use std::path::Path;
 
 fn train(log_dir: &Path) -> (History, Vec<String>) {
     let mut model = Sequential::<f32>::with_seed(&[4], 1);
-    model.add(Dense::new(5).activation(Activation::Relu)).unwrap();
-    model.add(Dense::new(3).activation(Activation::Softmax)).unwrap();
-    model.compile(OptimizerConfig::adam(0.01), Loss::CategoricalCrossentropy).unwrap();
-    let x: Vec<f64> = (0..40 * 4).map(|i| ((i * 29 % 31) as f64) / 15.0 - 1.0).collect();
-    let y: Vec<f64> = (0..40).flat_map(|i| {
-        let mut r = vec![0.0; 3];
-        r[(i * 7) % 3] = 1.0;
-        r
-    }).collect();
+    model
+        .add(Dense::new(5).activation(Activation::Relu))
+        .unwrap();
+    model
+        .add(Dense::new(3).activation(Activation::Softmax))
+        .unwrap();
+    model
+        .compile(OptimizerConfig::adam(0.01), Loss::CategoricalCrossentropy)
+        .unwrap();
+    let x: Vec<f64> = (0..40 * 4)
+        .map(|i| ((i * 29 % 31) as f64) / 15.0 - 1.0)
+        .collect();
+    let y: Vec<f64> = (0..40)
+        .flat_map(|i| {
+            let mut r = vec![0.0; 3];
+            r[(i * 7) % 3] = 1.0;
+            r
+        })
+        .collect();
     let x = Tensor::<f32>::from_f64(&x, [40, 4]).unwrap();
     let y = Tensor::<f32>::from_f64(&y, [40, 3]).unwrap();
     let data = TensorData::new(x.rows(0, 32), y.rows(0, 32)).unwrap();
@@ -37,7 +47,9 @@ fn train(log_dir: &Path) -> (History, Vec<String>) {
         verbosity: Verbosity::Silent,
         ..Default::default()
     };
-    let history = model.fit_with_callbacks(&data, options, &mut [&mut tb]).unwrap();
+    let history = model
+        .fit_with_callbacks(&data, options, &mut [&mut tb])
+        .unwrap();
     let names = model.params().iter().map(|(_, p)| p.name.clone()).collect();
     (history, names)
 }
@@ -48,7 +60,11 @@ type Logged = BTreeMap<(String, String), Vec<(i64, f64)>>;
 fn expected(history: &History) -> Logged {
     let mut out = Logged::new();
     let mut put = |run: &str, tag: &str, values: &[f64]| {
-        let v = values.iter().enumerate().map(|(i, &x)| (i as i64, x as f32 as f64)).collect();
+        let v = values
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| (i as i64, x as f32 as f64))
+            .collect();
         out.insert((run.to_string(), tag.to_string()), v);
     };
     put("train", "epoch_loss", &history.loss);
@@ -62,12 +78,20 @@ fn expected(history: &History) -> Logged {
 fn read_dir(dir: &Path) -> Logged {
     let mut out = Logged::new();
     for run in ["train", "validation"] {
-        let files: Vec<_> = std::fs::read_dir(dir.join(run)).unwrap().map(|e| e.unwrap().path()).collect();
+        let files: Vec<_> = std::fs::read_dir(dir.join(run))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         assert_eq!(files.len(), 1, "{run}: {files:?}");
         let name = files[0].file_name().unwrap().to_string_lossy().to_string();
-        assert!(name.starts_with("events.out.tfevents.") && name.ends_with(".v2"), "{name}");
+        assert!(
+            name.starts_with("events.out.tfevents.") && name.ends_with(".v2"),
+            "{name}"
+        );
         for s in read_scalars(&std::fs::read(&files[0]).unwrap(), &files[0]).unwrap() {
-            out.entry((run.to_string(), s.tag)).or_default().push((s.step, s.value as f64));
+            out.entry((run.to_string(), s.tag))
+                .or_default()
+                .push((s.step, s.value as f64));
         }
     }
     out
@@ -85,7 +109,10 @@ fn epoch_scalars_and_gradient_norms_read_back() {
         let key = ("train".to_string(), format!("gradient_norm/{name}"));
         let norms = logged.get(&key).unwrap_or_else(|| panic!("no {key:?}"));
         assert_eq!(norms.len(), 3);
-        assert!(norms.iter().all(|&(_, v)| v.is_finite() && v > 0.0), "{key:?}: {norms:?}");
+        assert!(
+            norms.iter().all(|&(_, v)| v.is_finite() && v > 0.0),
+            "{key:?}: {norms:?}"
+        );
     }
 }
 
@@ -96,12 +123,18 @@ fn tbparse_reads_the_same_scalars() {
     };
     let dir = tempfile::tempdir().unwrap();
     let (history, _) = train(dir.path());
-    let out = run_python(&python, &fixtures().join("tensorboard/tb_read.py"), &[dir.path()]);
+    let out = run_python(
+        &python,
+        &fixtures().join("tensorboard/tb_read.py"),
+        &[dir.path()],
+    );
     let mut read = Logged::new();
     for row in out["scalars"].as_array().unwrap() {
         let run = row[0].as_str().unwrap().to_string();
         let tag = row[1].as_str().unwrap().to_string();
-        read.entry((run, tag)).or_default().push((row[2].as_i64().unwrap(), row[3].as_f64().unwrap()));
+        read.entry((run, tag))
+            .or_default()
+            .push((row[2].as_i64().unwrap(), row[3].as_f64().unwrap()));
     }
     for values in read.values_mut() {
         values.sort_by_key(|&(step, _)| step);
@@ -115,20 +148,32 @@ fn tbparse_reads_the_same_scalars() {
 #[test]
 fn truncated_and_corrupted_event_files_are_clear_errors() {
     let mut bytes = Vec::new();
-    frame_record(&mut bytes, b"\x09\x00\x00\x00\x00\x00\x00\xf0\x3f\x1a\x0dbrain.Event:2");
+    frame_record(
+        &mut bytes,
+        b"\x09\x00\x00\x00\x00\x00\x00\xf0\x3f\x1a\x0dbrain.Event:2",
+    );
     assert_eq!(read_scalars(&bytes, Path::new("ok")).unwrap(), vec![]);
     for cut in 1..bytes.len() {
-        let e = read_scalars(&bytes[..cut], Path::new("cut")).unwrap_err().to_string();
-        assert!(e.contains("truncated") || e.contains("checksum"), "{cut}: {e}");
+        let e = read_scalars(&bytes[..cut], Path::new("cut"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("truncated") || e.contains("checksum"),
+            "{cut}: {e}"
+        );
     }
     for at in 0..bytes.len() {
         let mut bad = bytes.clone();
         bad[at] ^= 0x10;
-        let e = read_scalars(&bad, Path::new("flip")).unwrap_err().to_string();
+        let e = read_scalars(&bad, Path::new("flip"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("flip"), "{at}: {e}");
     }
     // The mask: TensorFlow's published value for the CRC-32C of "" is 0, masked 0xa282ead8.
     assert_eq!(masked_crc(b""), 0xa282_ead8);
-    let e = read_scalars(b"{\"not\": \"events\"}", Path::new("json")).unwrap_err().to_string();
+    let e = read_scalars(b"{\"not\": \"events\"}", Path::new("json"))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("checksum") || e.contains("truncated"), "{e}");
 }

@@ -15,10 +15,16 @@ pub(crate) struct H5<'a> {
 impl<'a> H5<'a> {
     pub fn parse(bytes: Vec<u8>, source: &'a Path) -> Result<Self> {
         if !hdf5_pure::is_hdf5_bytes(&bytes) {
-            return Err(Error::format(source, "not an HDF5 file (no HDF5 signature)"));
+            return Err(Error::format(
+                source,
+                "not an HDF5 file (no HDF5 signature)",
+            ));
         }
         let file = hdf5_pure::File::from_bytes(bytes).map_err(|e| {
-            Error::format(source, format!("unreadable HDF5 file (truncated or corrupted?): {e}"))
+            Error::format(
+                source,
+                format!("unreadable HDF5 file (truncated or corrupted?): {e}"),
+            )
         })?;
         // Data past the end is never read by the structure walk, so a cut file would
         // otherwise load with some weights missing: the superblock says how long it is.
@@ -28,7 +34,10 @@ impl<'a> H5<'a> {
         if base.saturating_add(eof) > len {
             return Err(Error::format(
                 source,
-                format!("truncated HDF5 file: {len} bytes, its superblock says {}", base + eof),
+                format!(
+                    "truncated HDF5 file: {len} bytes, its superblock says {}",
+                    base + eof
+                ),
             ));
         }
         Ok(H5 { file, source })
@@ -62,15 +71,22 @@ impl<'a> H5<'a> {
     }
 
     /// A string-list attribute (Keras's `layer_names`, `weight_names`), None when absent.
-    pub fn attr_strings(&self, group: &Group, name: &str, what: &str) -> Result<Option<Vec<String>>> {
+    pub fn attr_strings(
+        &self,
+        group: &Group,
+        name: &str,
+        what: &str,
+    ) -> Result<Option<Vec<String>>> {
         let attrs = group
             .attrs()
             .map_err(|e| self.bad(format!("{what}: unreadable attributes: {e}")))?;
         match attrs.get(name) {
             None => Ok(None),
-            Some(value) => strings_of(value)
-                .map(Some)
-                .ok_or_else(|| self.bad(format!("{what}: attribute '{name}' is not a list of strings"))),
+            Some(value) => strings_of(value).map(Some).ok_or_else(|| {
+                self.bad(format!(
+                    "{what}: attribute '{name}' is not a list of strings"
+                ))
+            }),
         }
     }
 
@@ -95,7 +111,9 @@ impl<'a> H5<'a> {
             .map_err(|e| self.bad(format!("dataset '{path}': unreadable type: {e}")))?;
         let data = match dtype {
             DType::F32 => ds.read_f32(),
-            DType::F64 => ds.read_f64().map(|v| v.into_iter().map(|x| x as f32).collect()),
+            DType::F64 => ds
+                .read_f64()
+                .map(|v| v.into_iter().map(|x| x as f32).collect()),
             other => {
                 return Err(self.bad(format!(
                     "dataset '{path}' holds {other:?}, not 32- or 64-bit floats"

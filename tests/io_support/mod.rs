@@ -18,11 +18,19 @@ pub fn read_json(path: &Path) -> Value {
 }
 
 pub fn floats(v: &Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
 }
 
 pub fn dims(v: &Value) -> Vec<usize> {
-    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as usize)
+        .collect()
 }
 
 /// A batch from a fixture's flat `x` and per-sample `input_shape`.
@@ -35,7 +43,10 @@ pub fn batch(values: &[f64], sample: &[usize]) -> Tensor<f32> {
 
 pub fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
     assert_eq!(a.len(), b.len(), "different lengths");
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
 }
 
 pub fn as_f64(t: &Tensor<f32>) -> Vec<f64> {
@@ -81,5 +92,6 @@ pub fn run_python(python: &str, script: &Path, args: &[&Path]) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     let last = stdout.lines().last().unwrap_or("");
-    serde_json::from_str(last).unwrap_or_else(|e| panic!("bad JSON from {}: {e}\n{stdout}", script.display()))
+    serde_json::from_str(last)
+        .unwrap_or_else(|e| panic!("bad JSON from {}: {e}\n{stdout}", script.display()))
 }

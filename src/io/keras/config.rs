@@ -70,7 +70,11 @@ impl<'a> Options<'a> {
                 if allowed.is_empty() {
                     "null".to_string()
                 } else {
-                    allowed.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(" or ")
+                    allowed
+                        .iter()
+                        .map(|a| a.to_string())
+                        .collect::<Vec<_>>()
+                        .join(" or ")
                 }
             ))),
         }
@@ -179,10 +183,8 @@ impl<'a> Options<'a> {
         };
         match (class, number("l1"), number("l2")) {
             (Some("L2" | "l2"), _, Some(l2)) => Ok(Some(Regularizer::L2(l2))),
-            (Some("L1L2"), Some(l1), Some(l2)) if l1 == 0.0 => Ok(Some(Regularizer::L2(l2))),
-            _ => Err(self.err(format!(
-                "{key} {value} is not supported by nabla (only L2)"
-            ))),
+            (Some("L1L2"), Some(0.0), Some(l2)) => Ok(Some(Regularizer::L2(l2))),
+            _ => Err(self.err(format!("{key} {value} is not supported by nabla (only L2)"))),
         }
     }
 
@@ -200,7 +202,9 @@ impl<'a> Options<'a> {
         if name == "float32" {
             Ok(())
         } else {
-            Err(self.err(format!("dtype policy '{name}' is not supported by nabla (float32)")))
+            Err(self.err(format!(
+                "dtype policy '{name}' is not supported by nabla (float32)"
+            )))
         }
     }
 
@@ -313,7 +317,8 @@ pub(crate) fn layer_from_keras(entry: &Value, index: usize) -> Result<Parsed> {
                 units: o.usize("units")?,
                 activation: o.activation()?,
                 use_bias: o.bool_or("use_bias", true)?,
-                kernel_initializer: o.initializer("kernel_initializer", Initializer::GlorotUniform)?,
+                kernel_initializer: o
+                    .initializer("kernel_initializer", Initializer::GlorotUniform)?,
                 bias_initializer: o.initializer("bias_initializer", Initializer::Zeros)?,
                 kernel_regularizer: o.regularizer("kernel_regularizer")?,
                 name,
@@ -340,7 +345,8 @@ pub(crate) fn layer_from_keras(entry: &Value, index: usize) -> Result<Parsed> {
                 padding: o.padding()?,
                 activation: o.activation()?,
                 use_bias: o.bool_or("use_bias", true)?,
-                kernel_initializer: o.initializer("kernel_initializer", Initializer::GlorotUniform)?,
+                kernel_initializer: o
+                    .initializer("kernel_initializer", Initializer::GlorotUniform)?,
                 bias_initializer: o.initializer("bias_initializer", Initializer::Zeros)?,
                 kernel_regularizer: o.regularizer("kernel_regularizer")?,
                 name,
@@ -449,7 +455,11 @@ fn batch_norm_axis(o: &Options) -> Result<Option<usize>> {
 }
 
 fn named_initializer(o: &Options, key: &str, class: &str) -> Result<()> {
-    match o.get(key).and_then(|v| v.get("class_name")).and_then(Value::as_str) {
+    match o
+        .get(key)
+        .and_then(|v| v.get("class_name"))
+        .and_then(Value::as_str)
+    {
         Some(c) if c == class => Ok(()),
         None if o.get(key).is_none() => Ok(()),
         _ => Err(o.err(format!(
@@ -461,7 +471,10 @@ fn named_initializer(o: &Options, key: &str, class: &str) -> Result<()> {
 
 /// Keras's compile settings: an optimizer config (`{"class_name": "Adam", "config": {...}}`)
 /// and a loss (a name or a `{"class_name": ...}` object).
-pub(crate) fn compile_from_keras(optimizer: &Value, loss: &Value) -> Result<(OptimizerConfig, Loss)> {
+pub(crate) fn compile_from_keras(
+    optimizer: &Value,
+    loss: &Value,
+) -> Result<(OptimizerConfig, Loss)> {
     let class = optimizer
         .get("class_name")
         .and_then(Value::as_str)

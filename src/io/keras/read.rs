@@ -33,7 +33,9 @@ pub fn read_keras<T: Float>(path: &Path) -> Result<Sequential<T>> {
 pub fn decode_keras<T: Float>(bytes: &[u8], source: &Path) -> Result<Sequential<T>> {
     let bad = |m: String| Error::format(source, m);
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| {
-        bad(format!("not a .keras file (a .keras file is a zip archive): {e}"))
+        bad(format!(
+            "not a .keras file (a .keras file is a zip archive): {e}"
+        ))
     })?;
     let config = read_entry(&mut zip, "config.json", MAX_CONFIG_BYTES, source)?;
     let config: Value = serde_json::from_slice(&config)
@@ -79,7 +81,10 @@ pub fn decode_h5<T: Float>(bytes: Vec<u8>, source: &Path) -> Result<Sequential<T
     if let Some(training) = h5.attr_string(&root, "training_config", "the file")? {
         let training: Value = serde_json::from_str(&training)
             .map_err(|e| h5.bad(format!("training_config is not valid JSON: {e}")))?;
-        let optimizer = training.get("optimizer_config").cloned().unwrap_or(Value::Null);
+        let optimizer = training
+            .get("optimizer_config")
+            .cloned()
+            .unwrap_or(Value::Null);
         let loss = training.get("loss").cloned().unwrap_or(Value::Null);
         compile_model(&mut model, &optimizer, &loss).map_err(|e| h5.bad(e.to_string()))?;
     }
@@ -117,12 +122,18 @@ fn read_entry(
     source: &Path,
 ) -> Result<Vec<u8>> {
     let mut entry = zip.by_name(name).map_err(|e| {
-        Error::format(source, format!("the .keras zip has no readable '{name}': {e}"))
+        Error::format(
+            source,
+            format!("the .keras zip has no readable '{name}': {e}"),
+        )
     })?;
     if entry.size() > limit {
         return Err(Error::format(
             source,
-            format!("'{name}' claims {} bytes, more than the {limit} nabla reads", entry.size()),
+            format!(
+                "'{name}' claims {} bytes, more than the {limit} nabla reads",
+                entry.size()
+            ),
         ));
     }
     let mut out = Vec::with_capacity(entry.size() as usize);
@@ -135,7 +146,10 @@ fn read_entry(
 
 /// A `Sequential` from Keras's model config (weights still at their initial values).
 pub(crate) fn model_from_config<T: Float>(config: &Value) -> Result<Sequential<T>> {
-    let class = config.get("class_name").and_then(Value::as_str).unwrap_or("?");
+    let class = config
+        .get("class_name")
+        .and_then(Value::as_str)
+        .unwrap_or("?");
     if class != "Sequential" {
         return Err(Error::invalid(format!(
             "the Keras model is a {class}; nabla reads Sequential models only"
@@ -196,7 +210,11 @@ pub(crate) fn model_from_config<T: Float>(config: &Value) -> Result<Sequential<T
     Ok(model)
 }
 
-fn compile_model<T: Float>(model: &mut Sequential<T>, optimizer: &Value, loss: &Value) -> Result<()> {
+fn compile_model<T: Float>(
+    model: &mut Sequential<T>,
+    optimizer: &Value,
+    loss: &Value,
+) -> Result<()> {
     if optimizer.is_null() || loss.is_null() {
         return Ok(());
     }
@@ -296,7 +314,11 @@ fn assign_legacy<T: Float>(model: &mut Sequential<T>, h5: &H5, group: &str) -> R
         .ok_or_else(|| h5.bad(format!("no group '{group}'")))?;
     let names = h5
         .attr_strings(&root, "layer_names", what)?
-        .ok_or_else(|| h5.bad(format!("{what} has no layer_names attribute: not Keras weights")))?;
+        .ok_or_else(|| {
+            h5.bad(format!(
+                "{what} has no layer_names attribute: not Keras weights"
+            ))
+        })?;
     let prefix = |name: &str| {
         if group.is_empty() {
             name.to_string()
@@ -306,9 +328,11 @@ fn assign_legacy<T: Float>(model: &mut Sequential<T>, h5: &H5, group: &str) -> R
     };
     let mut stored = Vec::new();
     for name in &names {
-        let g = h5
-            .group(&prefix(name))
-            .ok_or_else(|| h5.bad(format!("layer_names lists '{name}' but there is no such group")))?;
+        let g = h5.group(&prefix(name)).ok_or_else(|| {
+            h5.bad(format!(
+                "layer_names lists '{name}' but there is no such group"
+            ))
+        })?;
         let weights = h5
             .attr_strings(&g, "weight_names", name)?
             .unwrap_or_default();

@@ -118,18 +118,27 @@ pub fn encode_h5<T: Float>(model: &Sequential<T>) -> Result<Vec<u8>> {
     let mut file = FileBuilder::new();
     let config = model_config(model, false).to_string();
     file.set_attr("backend", AttrValue::VarLenString("tensorflow".into()));
-    file.set_attr("keras_version", AttrValue::VarLenString(KERAS_VERSION.into()));
+    file.set_attr(
+        "keras_version",
+        AttrValue::VarLenString(KERAS_VERSION.into()),
+    );
     file.set_attr("model_config", AttrValue::VarLenString(config));
     if let (Some(loss), Some(optimizer)) = (model.loss(), model.optimizer()) {
         let training = json!({
             "loss": loss.name(), "loss_weights": null, "metrics": ["accuracy"],
             "weighted_metrics": null, "optimizer_config": optimizer_to_keras(&optimizer.config()),
         });
-        file.set_attr("training_config", AttrValue::VarLenString(training.to_string()));
+        file.set_attr(
+            "training_config",
+            AttrValue::VarLenString(training.to_string()),
+        );
     }
     let mut weights = file.create_group("model_weights");
     weights.set_attr("backend", AttrValue::VarLenString("tensorflow".into()));
-    weights.set_attr("keras_version", AttrValue::VarLenString(KERAS_VERSION.into()));
+    weights.set_attr(
+        "keras_version",
+        AttrValue::VarLenString(KERAS_VERSION.into()),
+    );
     let layers = layer_weights(model);
     weights.set_attr(
         "layer_names",
@@ -147,7 +156,10 @@ pub fn encode_h5<T: Float>(model: &Sequential<T>) -> Result<Vec<u8>> {
             for param in &layer.params {
                 let (data, dims) = f32_data(model, param);
                 let leaf = param.rsplit('/').next().expect("has a name");
-                inner.create_dataset(leaf).with_f32_data(&data).with_shape(&dims);
+                inner
+                    .create_dataset(leaf)
+                    .with_f32_data(&data)
+                    .with_shape(&dims);
             }
             group.add_group(inner.finish());
         }

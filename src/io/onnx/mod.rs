@@ -95,14 +95,14 @@ impl Graph {
         name
     }
 
-    fn to_nchw(&mut self, name: &str) {
+    fn enter_nchw(&mut self, name: &str) {
         if self.layout == Layout::Nabla {
             self.node("Transpose", name, vec![], vec![ints("perm", &[0, 3, 1, 2])]);
             self.layout = Layout::Nchw;
         }
     }
 
-    fn to_nabla(&mut self, name: &str) {
+    fn leave_nchw(&mut self, name: &str) {
         if self.layout == Layout::Nchw {
             self.node("Transpose", name, vec![], vec![ints("perm", &[0, 2, 3, 1])]);
             self.layout = Layout::Nabla;
@@ -117,7 +117,11 @@ impl Graph {
             Activation::Tanh => "Tanh",
             Activation::Softmax => {
                 // Over the channels: the last axis in nabla's layout, axis 1 in NCHW.
-                let axis = if self.layout == Layout::Nchw && rank == 4 { 1 } else { -1 };
+                let axis = if self.layout == Layout::Nchw && rank == 4 {
+                    1
+                } else {
+                    -1
+                };
                 self.node("Softmax", name, vec![], vec![int("axis", axis)]);
                 return;
             }
@@ -231,7 +235,7 @@ pub fn to_proto<T: Float>(model: &Sequential<T>) -> Result<ModelProto> {
                 g.activation(name, d.activation, rank);
             }
             LayerConfig::Conv2D(c) => {
-                g.to_nchw(name);
+                g.enter_nchw(name);
                 let (w, dims) = param_f32(model, &format!("{name}/kernel"))?;
                 let [kh, kw, cin, cout] = [dims[0], dims[1], dims[2], dims[3]];
                 // (kh, kw, in, out) → (out, in, kh, kw).
@@ -246,12 +250,18 @@ pub fn to_proto<T: Float>(model: &Sequential<T>) -> Result<ModelProto> {
                         }
                     }
                 }
-                let mut extra = vec![g.weight(format!("{name}/kernel"), &[cout, cin, kh, kw], oihw)];
+                let mut extra =
+                    vec![g.weight(format!("{name}/kernel"), &[cout, cin, kh, kw], oihw)];
                 if c.use_bias {
                     let (b, dims) = param_f32(model, &format!("{name}/bias"))?;
                     extra.push(g.weight(format!("{name}/bias"), &dims, b));
                 }
-                let p = pads([shape[0], shape[1]], c.kernel_size.0, c.strides.0, c.padding);
+                let p = pads(
+                    [shape[0], shape[1]],
+                    c.kernel_size.0,
+                    c.strides.0,
+                    c.padding,
+                );
                 let attrs = vec![
                     ints("kernel_shape", &[kh as i64, kw as i64]),
                     ints("strides", &[c.strides.0[0] as i64, c.strides.0[1] as i64]),
@@ -262,9 +272,12 @@ pub fn to_proto<T: Float>(model: &Sequential<T>) -> Result<ModelProto> {
             }
             LayerConfig::MaxPooling2D(_) | LayerConfig::AveragePooling2D(_) => {
                 let (pool, strides, padding, op) = match config {
-                    LayerConfig::MaxPooling2D(p) => {
-                        (p.pool_size, p.strides.unwrap_or(p.pool_size), p.padding, "MaxPool")
-                    }
+                    LayerConfig::MaxPooling2D(p) => (
+                        p.pool_size,
+                        p.strides.unwrap_or(p.pool_size),
+                        p.padding,
+                        "MaxPool",
+                    ),
                     LayerConfig::AveragePooling2D(p) => (
                         p.pool_size,
                         p.strides.unwrap_or(p.pool_size),
@@ -273,7 +286,7 @@ pub fn to_proto<T: Float>(model: &Sequential<T>) -> Result<ModelProto> {
                     ),
                     _ => unreachable!("matched above"),
                 };
-                g.to_nchw(name);
+                g.enter_nchw(name);
                 let p = pads([shape[0], shape[1]], pool.0, strides.0, padding);
                 let attrs = vec![
                     ints("kernel_shape", &[pool.0[0] as i64, pool.0[1] as i64]),
@@ -283,7 +296,7 @@ pub fn to_proto<T: Float>(model: &Sequential<T>) -> Result<ModelProto> {
                 g.node(op, name, vec![], attrs);
             }
             LayerConfig::GlobalAveragePooling2D(_) => {
-                g.to_nchw(name);
+                g.enter_nchw(name);
                 g.node("GlobalAveragePool", name, vec![], vec![]);
                 g.node("Flatten", name, vec![], vec![int("axis", 1)]);
                 g.layout = Layout::Nabla;
@@ -297,7 +310,7 @@ pub fn to_proto<T: Float>(model: &Sequential<T>) -> Result<ModelProto> {
                     }
                 };
                 if rank == 4 {
-                    g.to_nchw(name);
+                    g.enter_nchw(name);
                 } else if rank != 2 {
                     return Err(Error::invalid(format!(
                         "ONNX export: BatchNormalization '{name}' on a rank-{rank} input is \
@@ -305,7 +318,12 @@ pub fn to_proto<T: Float>(model: &Sequential<T>) -> Result<ModelProto> {
                     )));
                 }
                 let mut extra = Vec::new();
-                for (what, fill) in [("gamma", 1.0), ("beta", 0.0), ("moving_mean", 0.0), ("moving_variance", 1.0)] {
+                for (what, fill) in [
+                    ("gamma", 1.0),
+                    ("beta", 0.0),
+                    ("moving_mean", 0.0),
+                    ("moving_variance", 1.0),
+                ] {
                     let data = get(what, fill)?;
                     extra.push(g.weight(format!("{name}/{what}"), &[channels], data));
                 }
@@ -318,14 +336,14 @@ pub fn to_proto<T: Float>(model: &Sequential<T>) -> Result<ModelProto> {
             }
             LayerConfig::Dropout(_) => {}
             LayerConfig::Flatten(_) => {
-                g.to_nabla(name);
+                g.leave_nchw(name);
                 g.node("Flatten", name, vec![], vec![int("axis", 1)]);
             }
             LayerConfig::Activation(a) => g.activation(name, a.activation, rank),
         }
         shape = layer.output_shape().to_vec();
     }
-    g.to_nabla("output");
+    g.leave_nchw("output");
     // The last node writes the graph output (an Identity when no node ran).
     if g.nodes.is_empty() {
         g.node("Identity", "output", vec![], vec![]);

@@ -56,7 +56,8 @@ pub struct Scalar {
 /// Parses an event file's bytes: every record's framing and CRCs are checked, and the
 /// scalars it holds are returned in order. `source` names the file in errors.
 pub fn read_scalars(bytes: &[u8], source: &Path) -> Result<Vec<Scalar>> {
-    let bad = |offset: usize, m: &str| Error::format(source, format!("record at byte {offset}: {m}"));
+    let bad =
+        |offset: usize, m: &str| Error::format(source, format!("record at byte {offset}: {m}"));
     let mut out = Vec::new();
     let mut at = 0;
     while at < bytes.len() {
@@ -66,7 +67,10 @@ pub fn read_scalars(bytes: &[u8], source: &Path) -> Result<Vec<Scalar>> {
         let len = u64::from_le_bytes(header[..8].try_into().expect("8 bytes"));
         let crc = u32::from_le_bytes(header[8..12].try_into().expect("4 bytes"));
         if masked_crc(&header[..8]) != crc {
-            return Err(bad(at, "length checksum mismatch (corrupted or not an event file)"));
+            return Err(bad(
+                at,
+                "length checksum mismatch (corrupted or not an event file)",
+            ));
         }
         if len > MAX_RECORD {
             return Err(bad(at, "record longer than 64 MiB"));
@@ -82,8 +86,8 @@ pub fn read_scalars(bytes: &[u8], source: &Path) -> Result<Vec<Scalar>> {
         if masked_crc(payload) != u32::from_le_bytes(stored.try_into().expect("4 bytes")) {
             return Err(bad(at, "data checksum mismatch (corrupted)"));
         }
-        let event = Event::decode(payload)
-            .map_err(|e| bad(at, &format!("not an Event protobuf: {e}")))?;
+        let event =
+            Event::decode(payload).map_err(|e| bad(at, &format!("not an Event protobuf: {e}")))?;
         if let Some(event::What::Summary(summary)) = event.what {
             for value in summary.value {
                 if let Some(summary::value::Value::SimpleValue(v)) = value.value {
@@ -240,13 +244,20 @@ impl<T: Float> Callback<T> for TensorBoard {
         if let Some((x, y)) = &self.probe {
             let (_, grads) = model.probe_gradients(x.cast(), y.cast())?;
             for (_, name, g) in grads.iter() {
-                let norm = g.data().iter().map(|v| v.as_f64().powi(2)).sum::<f64>().sqrt();
+                let norm = g
+                    .data()
+                    .iter()
+                    .map(|v| v.as_f64().powi(2))
+                    .sum::<f64>()
+                    .sqrt();
                 values.push((format!("gradient_norm/{name}"), norm));
             }
         }
         let train = match &mut self.train {
             Some(w) => w,
-            None => self.train.insert(EventWriter::create(self.log_dir.join("train"))?),
+            None => self
+                .train
+                .insert(EventWriter::create(self.log_dir.join("train"))?),
         };
         let refs: Vec<(&str, f64)> = values.iter().map(|(t, v)| (t.as_str(), *v)).collect();
         train.scalars(step, &refs);
