@@ -136,7 +136,8 @@ fn read_entry(
             ),
         ));
     }
-    let mut out = Vec::with_capacity(entry.size() as usize);
+    // The claimed size only bounds the read; memory grows with the bytes actually there.
+    let mut out = Vec::with_capacity(entry.size().min(1 << 20) as usize);
     (&mut entry)
         .take(limit)
         .read_to_end(&mut out)
