@@ -9,6 +9,7 @@ pub mod data;
 pub mod error;
 pub mod experiment;
 pub mod files;
+pub mod io;
 pub mod json;
 pub mod models;
 pub mod nn;

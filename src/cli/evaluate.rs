@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct EvaluateArgs {
-    /// The model file written by `nabla train --save` or `Sequential::save`.
+    /// The model file: nabla's .safetensors, or a Keras .keras / .h5 file (by its contents).
     #[arg(long)]
     pub model_file: PathBuf,
     #[command(flatten)]

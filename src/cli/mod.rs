@@ -1,6 +1,7 @@
 //! Command-line interface: one subcommand per file.
 
 mod args;
+mod convert;
 mod data;
 mod evaluate;
 mod gradcheck;
@@ -47,6 +48,8 @@ enum Command {
     Scratch(scratch::ScratchArgs),
     /// Rebuild a run directory's plots and report.html from its files alone.
     Report(report::ReportArgs),
+    /// Convert a model file by extension: .safetensors, .keras, .h5 -> those, .weights.h5, .onnx.
+    Convert(convert::ConvertArgs),
 }
 
 pub fn run() -> Result<ExitCode> {
@@ -68,6 +71,7 @@ pub fn run() -> Result<ExitCode> {
         Command::Gradcheck(args) => gradcheck::run(args).map(done),
         Command::Scratch(args) => scratch::run(args).map(done),
         Command::Report(args) => report::run(args).map(done),
+        Command::Convert(args) => convert::run(args).map(done),
     }
 }
 

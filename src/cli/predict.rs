@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 #[derive(Args)]
 pub struct PredictArgs {
-    /// The model file written by `nabla train --save` or `Sequential::save`.
+    /// The model file: nabla's .safetensors, or a Keras .keras / .h5 file (by its contents).
     #[arg(long)]
     pub model_file: PathBuf,
     /// IDX image files (`*-idx3-ubyte`, gzip or not), CSV files of pixel rows (an extra last

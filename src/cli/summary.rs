@@ -9,7 +9,8 @@ use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct SummaryArgs {
-    /// Summarize this saved model instead of building one from the flags.
+    /// Summarize this saved model (.safetensors, .keras or .h5) instead of building one from
+    /// the flags.
     #[arg(long)]
     pub model_file: Option<PathBuf>,
     #[command(flatten)]

@@ -116,7 +116,7 @@ fn check_label(label: i64, index: usize, source: &Path) -> Result<u32> {
 
 /// Parses a binary batch (`data_batch_N.bin`); `source` names it in errors.
 pub fn parse_cifar_binary(bytes: &[u8], source: &Path) -> Result<CifarBatch> {
-    if bytes.is_empty() || bytes.len() % RECORD_BYTES != 0 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(RECORD_BYTES) {
         return Err(Error::format(
             source,
             format!(

@@ -320,7 +320,7 @@ pub fn predicted_classes<T: Copy + Into<f64>>(
     probs: &[T],
     num_classes: usize,
 ) -> Result<Vec<usize>> {
-    if num_classes == 0 || probs.len() % num_classes != 0 {
+    if num_classes == 0 || !probs.len().is_multiple_of(num_classes) {
         return Err(Error::invalid(format!(
             "{} scores do not split into rows of {num_classes} classes",
             probs.len()

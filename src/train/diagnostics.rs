@@ -394,7 +394,7 @@ impl<T: Float> Callback<T> for GradientMonitor<T> {
         batch: usize,
         _loss: f64,
     ) -> Result<Control> {
-        if batch % self.every != 0 {
+        if !batch.is_multiple_of(self.every) {
             return Ok(Control::Continue);
         }
         let grads = model.last_gradients();

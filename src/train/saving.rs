@@ -1,4 +1,5 @@
-//! Model files: one `.safetensors` file holding a `Sequential` whole — architecture, compile
+//! Model files. `save` and `load` take every format by extension ([`crate::io`] for Keras
+//! and ONNX); this file is nabla's own format: one `.safetensors` file holding a `Sequential` whole — architecture, compile
 //! settings, RNG state, weights and optimizer slots — so a model can be evaluated, used for
 //! prediction or trained further after loading, with the same numbers as before saving.
 //!
@@ -34,6 +35,7 @@
 use super::Sequential;
 use crate::error::{Error, Result};
 use crate::files::write_atomic;
+use crate::io::{keras, ModelFormat};
 use crate::nn::optimizers::OptimizerState;
 use crate::nn::{LayerConfig, Loss, OptimizerConfig};
 use crate::random::{NumpyRandomState, RngState};
@@ -98,16 +100,45 @@ pub struct ModelFile<T: Float> {
 
 impl<T: Float> Sequential<T> {
     /// Writes the model to `path` atomically (temporary file, fsync, rename): a crash while
-    /// saving leaves the previous file intact.
+    /// saving leaves the previous file intact. The extension picks the format: `.keras` and
+    /// `.h5` for Keras, `.weights.h5` for Keras weights only, `.onnx` for an ONNX export, and
+    /// nabla's own `.safetensors` (whole model with optimizer state) for anything else.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        let bytes = encode_model(self, &BTreeMap::new())?;
-        write_atomic(path, &bytes)
+        let path = path.as_ref();
+        match ModelFormat::from_extension(path) {
+            Some(ModelFormat::Keras) => keras::write_keras(self, path),
+            Some(ModelFormat::H5) => keras::write_h5(self, path),
+            Some(ModelFormat::WeightsH5) => keras::write_weights_h5(self, path),
+            Some(ModelFormat::Onnx) => crate::io::onnx::export_onnx(self, path),
+            Some(ModelFormat::Safetensors) | None => {
+                write_atomic(path, &encode_model(self, &BTreeMap::new())?)
+            }
+        }
     }
 
-    /// Rebuilds a model saved with [`Sequential::save`]: architecture, weights, optimizer
-    /// state and RNG state, so `evaluate`, `predict` and further `fit` match the original.
+    /// Rebuilds a saved model. nabla's `.safetensors` files give back everything (weights,
+    /// optimizer state, RNG state), so `evaluate`, `predict` and further `fit` match the
+    /// original; Keras `.keras` and `.h5` files give the architecture, weights and compile
+    /// settings. The format is read from the file's first bytes.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
-        Ok(read_model_file(path)?.model)
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        match ModelFormat::sniff(&bytes) {
+            ModelFormat::Keras => keras::decode_keras(&bytes, path),
+            ModelFormat::H5 => keras::decode_h5(bytes, path),
+            _ => Ok(decode_model(&bytes, path)?.model),
+        }
+    }
+
+    /// Loads Keras weights (`.weights.h5`, a legacy `.h5`) into this model, as Keras's
+    /// `model.load_weights` does; the architecture must match.
+    pub fn load_weights(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        keras::load_weights(self, path.as_ref())
+    }
+
+    /// Exports the model for inference as ONNX (see [`crate::io::onnx`]).
+    pub fn export_onnx(&self, path: impl AsRef<Path>) -> Result<()> {
+        crate::io::onnx::export_onnx(self, path.as_ref())
     }
 }
 

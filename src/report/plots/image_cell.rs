@@ -25,7 +25,7 @@ impl<'a> Images<'a> {
             )));
         }
         let per_image = height * width * channels;
-        if per_image == 0 || data.len() % per_image != 0 {
+        if per_image == 0 || !data.len().is_multiple_of(per_image) {
             return Err(Error::invalid(format!(
                 "{} bytes do not split into {height}x{width}x{channels} images",
                 data.len()
