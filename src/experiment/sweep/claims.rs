@@ -194,3 +194,115 @@ impl Drop for Claim {
         let _ = std::fs::remove_file(&self.path);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claim_file(dir: &Path, name: &str, info: &ClaimInfo) {
+        std::fs::write(dir.join(name), serde_json::to_string(info).unwrap()).unwrap();
+    }
+
+    fn other_host(heartbeat: f64) -> ClaimInfo {
+        ClaimInfo {
+            host: "another-machine".into(),
+            pid: 1,
+            started: heartbeat,
+            heartbeat,
+            generation: 0,
+        }
+    }
+
+    #[test]
+    fn one_claim_at_a_time_and_released_on_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let timeout = Duration::from_secs(3600);
+        let Claimed::Mine(claim) = try_claim(dir.path(), "p000-r0", timeout).unwrap() else {
+            panic!("a free cell is claimed");
+        };
+        match try_claim(dir.path(), "p000-r0", timeout).unwrap() {
+            Claimed::Held(info) => {
+                assert_eq!((info.pid, info.generation), (std::process::id(), 0));
+            }
+            Claimed::Mine(_) => panic!("claimed twice"),
+        }
+        assert!(holder(dir.path(), "p000-r0", timeout).is_some());
+        // Another cell is free.
+        assert!(matches!(
+            try_claim(dir.path(), "p000-r1", timeout).unwrap(),
+            Claimed::Mine(_)
+        ));
+        drop(claim);
+        assert!(holder(dir.path(), "p000-r0", timeout).is_none());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn another_machines_claim_is_held_while_its_heartbeat_is_fresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let timeout = Duration::from_secs(60);
+        claim_file(dir.path(), "p001-r0.claim.0", &other_host(now() - 5.0));
+        match try_claim(dir.path(), "p001-r0", timeout).unwrap() {
+            Claimed::Held(info) => assert_eq!(info.host, "another-machine"),
+            Claimed::Mine(_) => panic!("took over a live claim"),
+        }
+        // Its heartbeat stopped two minutes ago: taken over as the next generation.
+        claim_file(dir.path(), "p001-r0.claim.0", &other_host(now() - 120.0));
+        let Claimed::Mine(claim) = try_claim(dir.path(), "p001-r0", timeout).unwrap() else {
+            panic!("a dead claim is taken over");
+        };
+        assert_eq!(claim.generation, 1);
+        assert!(dir.path().join("p001-r0.claim.1").is_file());
+        // The dead claim cannot be taken over a second time: generation 1 is current.
+        assert!(matches!(
+            try_claim(dir.path(), "p001-r0", timeout).unwrap(),
+            Claimed::Held(ClaimInfo { generation: 1, .. })
+        ));
+        drop(claim);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_claim_of_a_gone_process_on_this_machine_is_taken_over_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        // A process that has exited (and been reaped) no longer exists.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        let info = ClaimInfo {
+            host: host_name(),
+            pid,
+            started: now(),
+            heartbeat: now(),
+            generation: 0,
+        };
+        claim_file(dir.path(), "p002-r0.claim.0", &info);
+        let outcome = try_claim(dir.path(), "p002-r0", Duration::from_secs(3600)).unwrap();
+        assert!(matches!(
+            outcome,
+            Claimed::Mine(Claim { generation: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn the_heartbeat_keeps_a_claim_fresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let timeout = Duration::from_millis(200);
+        let Claimed::Mine(_claim) = try_claim(dir.path(), "p000-r0", timeout).unwrap() else {
+            panic!("a free cell is claimed");
+        };
+        let path = dir.path().join("p000-r0.claim.0");
+        let first: ClaimInfo = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        // Wait (bounded) for the next beat to be written.
+        for _ in 0..1000 {
+            let now: Option<ClaimInfo> = std::fs::read(&path)
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok());
+            if now.is_some_and(|n| n.heartbeat > first.heartbeat) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("no heartbeat in 10 s");
+    }
+}
