@@ -18,7 +18,7 @@
 //! - [`worker`]: claim, train, repeat.
 //! - [`local`]: the in-process sweep (`--jobs` workers as threads, then the merge).
 //! - [`shared`]: `--cell N`, `--worker`, `--merge`.
-//! - [`merge`]: summary, error-bar plot and report from the cell files alone.
+//! - [`mod@merge`]: summary, error-bar plot and report from the cell files alone.
 //! - [`slurm`], [`k8s`]: job-array scripts and an Indexed Job manifest.
 //!
 //! Resuming: a cell whose result file exists and was made from the same resolved config is
