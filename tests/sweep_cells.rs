@@ -190,3 +190,50 @@ fn a_corrupt_or_half_written_cell_is_reported_and_trained_again_never_merged() {
     assert_eq!(trainings(&log), [1, 2]);
     assert_same_merge(complete.path(), &out);
 }
+
+#[test]
+fn failed_cells_are_named_by_merge_and_asked_for_again_by_only_missing() {
+    let dir = temp_dir("failed");
+    // The "mnist" cells fail at training time: its files are not in a folder that does not
+    // exist, and offline forbids a download. The built-in sample's cells succeed.
+    let text = SWEEP
+        .replace(
+            "limit = 200",
+            "limit = 200\ndir = \"/nonexistent/nabla-no-mnist\"\noffline = true",
+        )
+        .replace(
+            "grid = { \"model.l2\" = [1e-5, 1e-3] }",
+            "grid = { \"data.source\" = [\"mnist-sample\", \"mnist\"] }",
+        );
+    let file = sweep_file(dir.path(), &text);
+    let (file, out) = (file.to_str().unwrap(), dir.path().join("out"));
+    let out_s = out.to_str().unwrap();
+    let worker = nabla(
+        &["sweep", file, "--out", out_s, "--worker", "--threads", "1"],
+        &[],
+    );
+    assert!(!worker.status.success());
+    let stderr = String::from_utf8_lossy(&worker.stderr);
+    assert!(stderr.contains("2 cells failed") && stderr.contains("cell 3: mnist is not available"));
+
+    let merge = nabla(&["sweep", file, "--out", out_s, "--merge"], &[]);
+    assert!(!merge.status.success());
+    let stderr = String::from_utf8_lossy(&merge.stderr);
+    assert!(stderr.contains("merged 2 of 4 cells"), "{stderr}");
+    assert!(
+        stderr.contains("cell 2 p001-r0 (data.source=mnist): failed: mnist is not available here"),
+        "{stderr}"
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("Cells not done") && html.contains("failed: mnist is not available"));
+
+    ok(
+        &["sweep", file, "--out", out_s, "--slurm", "--only-missing"],
+        &[],
+    );
+    let script = std::fs::read_to_string(out.join("slurm/cells.sbatch")).unwrap();
+    assert!(
+        script.lines().any(|l| l == "#SBATCH --array=2-3%2"),
+        "{script}"
+    );
+}
