@@ -117,6 +117,13 @@ fn a_killed_worker_has_its_cell_taken_over_and_finished() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(claims, ["p000-r0.claim.0"]);
+    let started = std::fs::read_dir(out.join("cells")).unwrap().any(|e| {
+        e.unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with(".p000-r0.run-")
+    });
+    assert!(started, "the worker has its temporary run directory");
     first.kill().unwrap(); // SIGKILL
     first.wait().unwrap();
     assert!(!out.join("cells/p000-r0.json").exists());
@@ -127,9 +134,15 @@ fn a_killed_worker_has_its_cell_taken_over_and_finished() {
     assert_eq!(trainings(&log), [0, 0, 1, 2, 3]);
     assert!(out.join("cells/p000-r0.json").is_file());
     assert_eq!(std::fs::read_dir(out.join("claims")).unwrap().count(), 0);
-    // No half-written run directory of the killed attempt was installed.
+    // The killed attempt's temporary run directory is gone; the finished one is in place.
     let run = out.join("cells/p000-r0");
     assert!(run.join("metrics.json").is_file());
+    let hidden: Vec<_> = std::fs::read_dir(out.join("cells"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(hidden.is_empty(), "{hidden:?}");
 }
 
 #[test]

@@ -155,12 +155,13 @@ pub fn train_cell(cell: &PlannedCell, dir: &SweepDir, cache: &DataCache) -> Resu
     let host = host_name();
     let pid = std::process::id();
     let started = now();
-    test_hooks::started(cell, &host, pid)?;
     static ATTEMPT: AtomicU64 = AtomicU64::new(0);
     let n = ATTEMPT.fetch_add(1, Ordering::Relaxed);
     let tmp = dir.cells().join(format!(".{id}.run-{host}-{pid}-{n}"));
     let outcome = (|| -> Result<CellRecord> {
-        let _ = std::fs::remove_dir_all(&tmp);
+        remove_abandoned(&dir.cells(), &id);
+        std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        test_hooks::started(cell, &host, pid)?;
         let mut result = run_pipeline(&cell.experiment, cache, &tmp)?;
         install_dir(&tmp, &dir.run_dir(&id))?;
         // Predictions belong to the cell's run directory; the record keeps only the numbers.
@@ -219,11 +220,27 @@ fn run_pipeline(experiment: &Experiment, cache: &DataCache, out: &Path) -> Resul
     Ok(result)
 }
 
+/// Deletes the temporary run directories of earlier attempts at cell `id` (a killed
+/// process leaves its own behind). Only the claim holder calls this, so none is in use.
+fn remove_abandoned(cells: &Path, id: &str) {
+    let prefix = format!(".{id}.run-");
+    let Ok(entries) = std::fs::read_dir(cells) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// Renames the finished directory `from` to `to`, replacing an older one (moved aside first,
 /// since a directory cannot be renamed over a non-empty one).
 fn install_dir(from: &Path, to: &Path) -> Result<()> {
     if to.exists() {
-        let aside = from.with_extension("old");
+        let mut aside = from.as_os_str().to_owned();
+        aside.push(".old");
+        let aside = PathBuf::from(aside);
         std::fs::rename(to, &aside).map_err(|e| Error::io(to, e))?;
         let _ = std::fs::remove_dir_all(&aside);
     }
