@@ -25,8 +25,9 @@ pub struct SweepArgs {
     /// List the cells (index, cell, seed, settings) in their stable order; train nothing.
     #[arg(long, group = "mode")]
     pub plan: bool,
-    /// With --plan: one JSON object on stdout.
-    #[arg(long, requires = "plan")]
+    /// One JSON object on stdout: the plan with --plan, else the summary and every cell's
+    /// numbers.
+    #[arg(long)]
     pub json: bool,
     /// Train exactly cell N into the sweep directory (default: $SLURM_ARRAY_TASK_ID, then
     /// $JOB_COMPLETION_INDEX). A cell already done with the same settings is skipped.
@@ -100,9 +101,41 @@ pub fn run(args: SweepArgs) -> Result<()> {
         SweepOptions {
             jobs,
             threads_per_job,
-            stream: Stream::Stdout,
+            stream: if args.json {
+                Stream::Stderr
+            } else {
+                Stream::Stdout
+            },
         },
     )?;
+    if args.json {
+        let cells: Vec<_> = outcome
+            .records
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "id": c.id,
+                    "point": c.point,
+                    "replicate": c.replicate,
+                    "seed": c.seed,
+                    "settings": c.settings,
+                    "status": c.result.info.status,
+                    "history": c.result.history,
+                    "test_loss": c.result.metric("test_loss"),
+                    "test_accuracy": c.result.metric("test_accuracy"),
+                })
+            })
+            .collect();
+        let report = serde_json::json!({
+            "out": out,
+            "computed": outcome.computed,
+            "reused": outcome.reused,
+            "summary": outcome.summary,
+            "cells": cells,
+        });
+        println!("{report}");
+        return Ok(());
+    }
     println!(
         "Sweep directory: {} ({} cells computed, {} reused; summary.csv, report.html)",
         out.display(),

@@ -11,12 +11,10 @@
 //! cell or none. A result file that cannot be read (cut off, corrupted) or that was made from
 //! other settings counts as not done: it is reported and trained again, never merged.
 
-use super::super::run::{run, DataCache, RunOptions, RunResult};
-use super::super::rundir::write_run_dir;
-use super::super::spec::Experiment;
 use super::plan::PlannedCell;
 use crate::error::{Error, Result};
 use crate::files::write_atomic;
+use crate::run::{run, DataCache, RunOptions, RunRecord, RunSpec};
 use crate::train::{Stream, Verbosity};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -35,7 +33,8 @@ pub struct CellRecord {
     pub settings: Vec<(String, String)>,
     /// The resolved config the result came from; a different one means "run again".
     pub config: serde_json::Value,
-    pub result: RunResult,
+    /// The cell's run, without images; its run directory is `cells/<id>/`.
+    pub result: RunRecord,
     /// Which machine and process trained it, and when it started (seconds since 1970).
     #[serde(default)]
     pub host: String,
@@ -162,11 +161,8 @@ pub fn train_cell(cell: &PlannedCell, dir: &SweepDir, cache: &DataCache) -> Resu
         remove_abandoned(&dir.cells(), &id);
         std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
         test_hooks::started(cell, &host, pid)?;
-        let mut result = run_pipeline(&cell.experiment, cache, &tmp)?;
+        let result = run_pipeline(&cell.experiment, cache, &tmp)?;
         install_dir(&tmp, &dir.run_dir(&id))?;
-        // Predictions belong to the cell's run directory; the record keeps only the numbers.
-        result.y_pred.clear();
-        result.y_true.clear();
         let record = CellRecord {
             id: id.clone(),
             label: cell.cell.label(),
@@ -200,24 +196,21 @@ pub fn train_cell(cell: &PlannedCell, dir: &SweepDir, cache: &DataCache) -> Resu
     outcome
 }
 
-/// The run pipeline, in one place: trains the experiment silently and writes its run
-/// directory into `out`.
-fn run_pipeline(experiment: &Experiment, cache: &DataCache, out: &Path) -> Result<RunResult> {
-    let splits = cache.get(&experiment.data)?;
-    let options = RunOptions {
-        verbosity: Verbosity::Silent,
-        stream: Stream::Stderr,
-    };
-    let (result, model) = run(experiment, &splits, options, Some(out))?;
-    write_run_dir(
-        out,
-        experiment,
-        &result,
-        &model,
-        &splits.test,
-        &splits.train,
+/// The run pipeline, in one place: trains the spec silently, writes its run directory into
+/// `out`, and returns its record without images (those stay in the run directory).
+fn run_pipeline(spec: &RunSpec, cache: &DataCache, out: &Path) -> Result<RunRecord> {
+    let output = run(
+        spec,
+        RunOptions {
+            out: Some(out.to_path_buf()),
+            kind: "cell".into(),
+            verbosity: Verbosity::Silent,
+            stream: Stream::Stderr,
+            data: Some(cache),
+            ..RunOptions::default()
+        },
     )?;
-    Ok(result)
+    Ok(output.record.without_images())
 }
 
 /// Deletes the temporary run directories of earlier attempts at cell `id` (a killed

@@ -73,7 +73,7 @@ pub fn run_sweep(file: &ExperimentFile, out: &Path, options: SweepOptions) -> Re
                     cell.id(),
                     cell.cell.label(),
                     record.result.metric(metric).unwrap_or(f64::NAN),
-                    record.result.test_accuracy
+                    record.result.test_accuracy()
                 ),
             );
         }

@@ -12,12 +12,12 @@
 //! apart from the cells' timings in the report.
 
 use super::super::file::value_text;
-use super::super::spec::Experiment;
 use super::cells::{CellRecord, CellState, SweepDir};
 use super::plan::Plan;
 use crate::error::Result;
 use crate::report::plots::{error_bars_log_x, mean_std, ChartText};
 use crate::report::{write_atomic, HtmlReport};
+use crate::run::RunSpec as Experiment;
 use serde::Serialize;
 use std::path::Path;
 use toml::Value;
@@ -111,7 +111,7 @@ pub fn summarise(records: &[CellRecord], metric: &str) -> Vec<PointSummary> {
                 .iter()
                 .map(|r| r.result.metric(metric).unwrap_or(f64::NAN))
                 .collect();
-            let tests: Vec<f64> = group.iter().map(|r| r.result.test_accuracy).collect();
+            let tests: Vec<f64> = group.iter().map(|r| r.result.test_accuracy()).collect();
             let (mean, std) = mean_std(&values);
             let (test_accuracy_mean, test_accuracy_std) = mean_std(&tests);
             Some(PointSummary {
@@ -262,8 +262,8 @@ fn write_summary(
                 r.label.clone(),
                 r.seed.to_string(),
                 format!("{:.4}", r.result.metric(metric).unwrap_or(f64::NAN)),
-                format!("{:.4}", r.result.test_accuracy),
-                format!("{:.1}", r.result.seconds),
+                format!("{:.4}", r.result.test_accuracy()),
+                format!("{:.1}", r.result.info.seconds),
             ]
         })
         .collect();

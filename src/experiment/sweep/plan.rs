@@ -3,8 +3,8 @@
 //! `N` means the same training on every machine that reads the same file and flags.
 
 use super::super::file::{value_text, Cell, ExperimentFile, Sweep};
-use super::super::spec::Experiment;
 use crate::error::{Error, Result};
+use crate::run::RunSpec as Experiment;
 use serde_json::json;
 
 /// One cell with its number and the experiment it trains.

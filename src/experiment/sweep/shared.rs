@@ -105,7 +105,7 @@ fn done_line(plan: &Plan, cell: &PlannedCell, record: &CellRecord) -> String {
         cell.id(),
         cell.cell.label(),
         record.result.metric(metric).unwrap_or(f64::NAN),
-        record.result.test_accuracy
+        record.result.test_accuracy()
     )
 }
 

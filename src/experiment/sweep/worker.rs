@@ -7,7 +7,7 @@ use super::cells::{train_cell, CellRecord, CellState, SweepDir};
 use super::claims::{try_claim, Claimed};
 use super::plan::{Plan, PlannedCell};
 use crate::error::{Error, Result};
-use crate::experiment::run::DataCache;
+use crate::run::DataCache;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
