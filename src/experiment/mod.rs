@@ -42,8 +42,8 @@
 //! ```
 
 mod document;
-mod file;
-mod sweep;
+pub(crate) mod file;
+pub mod sweep;
 mod variants;
 
 pub use document::{merge, set_path, Document};
