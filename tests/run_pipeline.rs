@@ -389,3 +389,108 @@ fn absurd_thread_counts_are_capped_not_obeyed() {
     let out = nabla(&["train", "--threads", "0", "--no-out"], tmp.path());
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// The scalars of the one event file in `dir`.
+fn scalars(dir: &Path) -> Vec<nabla::io::tensorboard::Scalar> {
+    let files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("tfevents"))
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    nabla::io::tensorboard::read_scalars(&std::fs::read(&files[0]).unwrap(), &files[0]).unwrap()
+}
+
+#[test]
+fn tensorboard_logs_come_from_the_flag_and_the_experiment_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let out = nabla(
+        &[
+            "train",
+            "--epochs",
+            "2",
+            "--quiet",
+            "--json",
+            "--no-out",
+            "--tensorboard",
+            "tb",
+            "--diagnostics",
+        ],
+        cwd,
+    );
+    let printed = json_of(&out);
+    let train = scalars(&cwd.join("tb/train"));
+    let losses: Vec<f64> = train
+        .iter()
+        .filter(|s| s.tag == "epoch_loss")
+        .map(|s| f64::from(s.value))
+        .collect();
+    let history: Vec<f64> = printed["history"]["loss"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap() as f32 as f64)
+        .collect();
+    assert_eq!(losses, history);
+    assert!(train.iter().any(|s| s.tag.starts_with("gradient_norm/")));
+    let validation = scalars(&cwd.join("tb/validation"));
+    assert_eq!(
+        validation
+            .iter()
+            .filter(|s| s.tag == "epoch_accuracy")
+            .count(),
+        2
+    );
+
+    let lab = r#"
+[model]
+layers = [{ type = "Flatten" }, { type = "Dense", units = 10, activation = "softmax" }]
+[training]
+epochs = 1
+[output]
+tensorboard = true
+"#;
+    std::fs::write(cwd.join("lab.toml"), lab).unwrap();
+    let out = nabla(&["run", "lab.toml", "--out", "r"], cwd);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        scalars(&cwd.join("r/logs/train")).len(),
+        3,
+        "loss, accuracy, lr"
+    );
+}
+
+#[test]
+fn an_experiment_starts_from_a_keras_model_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let trained = json_of(&nabla(
+        &[
+            "train", "--epochs", "1", "--quiet", "--json", "--no-out", "--save", "m.keras",
+        ],
+        cwd,
+    ));
+    // epochs = 0 evaluates the imported model as it is: the same numbers as after training.
+    let lab = "[model]\nfrom = \"m.keras\"\n[training]\nepochs = 0\n";
+    std::fs::write(cwd.join("eval.toml"), lab).unwrap();
+    let out = json_of(&nabla(&["run", "eval.toml", "--out", "e", "--json"], cwd));
+    assert_eq!(out["runs"][0]["test_accuracy"], trained["test_accuracy"]);
+    // Fine-tuning trains it further.
+    let lab = "[model]\nfrom = \"m.keras\"\n[training]\nepochs = 1\noptimizer = \"sgd\"\n";
+    std::fs::write(cwd.join("tune.toml"), lab).unwrap();
+    let out = json_of(&nabla(&["run", "tune.toml", "--out", "t", "--json"], cwd));
+    assert_eq!(
+        out["runs"][0]["history"]["loss"].as_array().unwrap().len(),
+        1
+    );
+    // Both or neither of layers and from is a mistake named with its line.
+    std::fs::write(cwd.join("bad.toml"), "[model]\n[training]\nepochs = 1\n").unwrap();
+    let out = nabla(&["run", "bad.toml"], cwd);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("model.layers"));
+}

@@ -38,6 +38,10 @@ pub struct OutArgs {
     /// warn when a layer's gradients vanish or explode.
     #[arg(long)]
     pub diagnostics: bool,
+    /// Write TensorBoard event files into DIR (`tensorboard --logdir DIR` shows them):
+    /// per-epoch loss, accuracy and learning rate, and with --diagnostics gradient norms.
+    #[arg(long, value_name = "DIR")]
+    pub tensorboard: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -180,6 +184,7 @@ fn spec_of(args: &TrainArgs, cache: &DataCache) -> Result<RunSpec> {
         model: ModelSpec {
             input_shape: None,
             l2: None,
+            from: None,
             layers,
         },
         training: TrainingSpec {
@@ -194,6 +199,8 @@ fn spec_of(args: &TrainArgs, cache: &DataCache) -> Result<RunSpec> {
             plots: Plot::ALL.to_vec(),
             model_file: args.save.clone(),
             diagnostics: args.run.diagnostics,
+            tensorboard: args.run.tensorboard.is_some(),
+            tensorboard_dir: args.run.tensorboard.clone(),
             ..OutputSpec::default()
         },
     };

@@ -343,6 +343,11 @@ impl ExperimentFile {
     /// Builds the layers one by one for the data's input shape, so a layer that cannot
     /// follow the one before is reported at its own line.
     fn check_model(&self, experiment: &RunSpec, origin: &Origin) -> Result<()> {
+        if let Some(path) = &experiment.model.from {
+            return crate::train::Sequential::<f32>::load(path)
+                .map(|_| ())
+                .map_err(|e| self.error(origin, "model.from", &e.to_string()));
+        }
         let Some(shape) = experiment.input_shape() else {
             return Err(self.error(
                 origin,

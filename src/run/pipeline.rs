@@ -284,6 +284,25 @@ fn train_and_record(
         (None, Some(d)) => Some(Checkpointer::new(d, checkpoint_settings(spec, options))?),
         (_, None) => None,
     };
+    let mut tensorboard = match (&spec.output, dir) {
+        (o, _) if !o.tensorboard && o.tensorboard_dir.is_none() => None,
+        (o, dir) => {
+            let logs = o
+                .tensorboard_dir
+                .clone()
+                .or_else(|| dir.map(|d| d.path().join("logs")))
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "output.tensorboard: give tensorboard_dir, or a run directory for logs/",
+                    )
+                })?;
+            let board = crate::io::tensorboard::TensorBoard::new(logs);
+            Some(match o.diagnostics {
+                true => board.gradient_norms(&probe_x, &probe_y),
+                false => board,
+            })
+        }
+    };
     let mut journal = dir.map(|d| Journal {
         dir: d.clone(),
         info: info.clone(),
@@ -299,6 +318,9 @@ fn train_and_record(
     }
     for c in from_spec.iter_mut() {
         callbacks.push(c.as_mut());
+    }
+    if let Some(t) = tensorboard.as_mut() {
+        callbacks.push(t);
     }
     for c in options.callbacks.iter_mut() {
         callbacks.push(c.as_mut());
@@ -411,6 +433,11 @@ pub fn test_metrics(model: &mut Sequential<f32>, test: &Dataset) -> Result<RunMe
 }
 
 fn build_model(spec: &RunSpec, train: &Dataset) -> Result<Sequential<f32>> {
+    if let Some(path) = &spec.model.from {
+        let mut model = Sequential::<f32>::load(path)?;
+        model.compile(spec.training.optimizer.clone(), spec.training.loss)?;
+        return Ok(model);
+    }
     let shape = spec
         .input_shape()
         .unwrap_or_else(|| train.sample_shape.clone());

@@ -42,6 +42,12 @@ pub struct ModelSpec {
     /// own `kernel_regularizer` is replaced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub l2: Option<f64>,
+    /// Start from this model file (`.keras`, `.h5` or `.safetensors`) instead of `layers`:
+    /// its layers and weights train further with `[training]`, or are only evaluated with
+    /// `epochs = 0`. The file's own compile settings give way to `[training]`'s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<PathBuf>,
+    #[serde(default)]
     pub layers: Vec<LayerConfig>,
 }
 
@@ -108,6 +114,14 @@ pub struct OutputSpec {
     /// warnings per epoch (`--diagnostics`).
     #[serde(default)]
     pub diagnostics: bool,
+    /// Write TensorBoard event files, as Keras's `TensorBoard` callback does: per-epoch
+    /// loss, accuracy and learning rate under `train/` and `validation/`, and with
+    /// `diagnostics` each weight's gradient norm. In `tensorboard_dir`, by default the run
+    /// directory's `logs/`.
+    #[serde(default)]
+    pub tensorboard: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tensorboard_dir: Option<PathBuf>,
 }
 
 /// The plots a run can draw.
@@ -199,6 +213,8 @@ impl Default for OutputSpec {
             reload: false,
             model_file: None,
             diagnostics: false,
+            tensorboard: false,
+            tensorboard_dir: None,
         }
     }
 }
@@ -228,8 +244,11 @@ impl RunSpec {
     pub fn check(&self) -> std::result::Result<(), (String, String)> {
         let fail = |key: &str, message: String| Err((key.to_string(), message));
         let t = &self.training;
-        if t.epochs == 0 {
-            return fail("training.epochs", "must be at least 1".into());
+        if t.epochs == 0 && self.model.from.is_none() {
+            return fail(
+                "training.epochs",
+                "must be at least 1 (0 only evaluates a model given by model.from)".into(),
+            );
         }
         if t.batch_size == 0 || t.batch_size > crate::train::MAX_BATCH_SIZE {
             return fail(
@@ -260,8 +279,20 @@ impl RunSpec {
                 return fail("model.l2", format!("{l2} must be a non-negative number"));
             }
         }
-        if self.model.layers.is_empty() {
-            return fail("model.layers", "the model needs at least one layer".into());
+        match (&self.model.from, self.model.layers.is_empty()) {
+            (None, true) => {
+                return fail(
+                    "model.layers",
+                    "the model needs at least one layer (or a model file in model.from)".into(),
+                )
+            }
+            (Some(_), false) => {
+                return fail(
+                    "model.from",
+                    "give either a model file or layers, not both".into(),
+                )
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -276,6 +307,7 @@ impl RunSpec {
             model: ModelSpec {
                 input_shape: None,
                 l2: None,
+                from: None,
                 layers: Vec::new(),
             },
             training: TrainingSpec::default(),
