@@ -299,7 +299,7 @@ fn kernel_grad_image<T: Float>(
     avx2_when_available!(avx2<T>(w: &Window, image: &[T], g: &[T], filters: usize, padded_g: &mut [T], partial: &mut [T]) {
         let span = w.k_w * w.channels;
         // As many kernel positions at once as there are registers for (FP x TB lanes).
-        let tb = |most: usize| [4, 3, 2].into_iter().find(|&b| b <= most && span % b == 0).unwrap_or(1);
+        let tb = |most: usize| [4, 3, 2].into_iter().find(|&b| b <= most && span.is_multiple_of(b)).unwrap_or(1);
         match (padded_filters(filters), tb(4), tb(3)) {
             (8, 4, _) => kernel_grad_block::<T, 8, 4>(w, image, g, filters, padded_g, partial),
             (8, 3, _) => kernel_grad_block::<T, 8, 3>(w, image, g, filters, padded_g, partial),
