@@ -1,0 +1,72 @@
+"""Keras's callbacks as settings; nabla's own callbacks run them inside ``fit``."""
+
+
+class Callback:
+    def config(self):
+        raise NotImplementedError(
+            f"custom Keras callbacks ({type(self).__name__}) are not in nabla.keras: nabla runs "
+            "EarlyStopping, ModelCheckpoint, ReduceLROnPlateau and CSVLogger natively")
+
+
+class EarlyStopping(Callback):
+    def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
+                 baseline=None, restore_best_weights=False, start_from_epoch=0):
+        if baseline is not None or start_from_epoch:
+            raise NotImplementedError("EarlyStopping: baseline and start_from_epoch are not in nabla")
+        self.settings = dict(type="EarlyStopping", monitor=monitor, min_delta=float(min_delta),
+                             patience=int(patience), mode=mode,
+                             restore_best_weights=bool(restore_best_weights))
+
+    def config(self):
+        return self.settings
+
+
+class ReduceLROnPlateau(Callback):
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
+                 min_delta=1e-4, cooldown=0, min_lr=0.0):
+        self.settings = dict(type="ReduceLROnPlateau", monitor=monitor, factor=float(factor),
+                             patience=int(patience), mode=mode, min_delta=float(min_delta),
+                             cooldown=int(cooldown), min_lr=float(min_lr))
+
+    def config(self):
+        return self.settings
+
+
+class ModelCheckpoint(Callback):
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
+                 save_weights_only=False, mode="auto", save_freq="epoch"):
+        if save_weights_only or save_freq != "epoch":
+            raise NotImplementedError("ModelCheckpoint: save_weights_only and save_freq are not in nabla")
+        from .models import check_model_path
+        check_model_path(str(filepath))
+        self.settings = dict(type="ModelCheckpoint", filepath=str(filepath), monitor=monitor,
+                             save_best_only=bool(save_best_only), mode=mode)
+
+    def config(self):
+        return self.settings
+
+
+class CSVLogger(Callback):
+    def __init__(self, filename, separator=",", append=False):
+        if separator != "," or append:
+            raise NotImplementedError("CSVLogger: only separator=',' and append=False are in nabla")
+        self.settings = dict(type="CSVLogger", filename=str(filename))
+
+    def config(self):
+        return self.settings
+
+
+class TensorBoard(Callback):
+    def __init__(self, *args, **kwargs):
+        raise NotImplementedError(
+            "callbacks.TensorBoard: nabla does not write TensorBoard event files yet")
+
+
+class History(Callback):
+    """What ``fit`` returns: ``history.history`` is the dict of per-epoch lists Keras gives."""
+
+    def __init__(self, history, epochs, model=None):
+        self.history = history
+        self.epoch = list(epochs)
+        self.model = model
+        self.params = {}
