@@ -9,13 +9,16 @@ use pyo3::exceptions::{PyNotImplementedError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use serde_json::Value;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How often the progress bar is redrawn at most (as nabla's terminal bar does).
 const REDRAW: Duration = Duration::from_millis(100);
 
-/// Calls the Python progress object and watches for Ctrl-C after every batch. A
-/// KeyboardInterrupt (or an exception from the progress object) ends `fit` after the
+/// Calls the Python progress object and, after every batch, looks at `stop` (set by the
+/// thread that waits for `fit` when Ctrl-C arrives: Python runs signal handlers only on the
+/// main thread). A stop, or an exception from the progress object, ends `fit` after the
 /// current batch, with the model's weights those of the last finished step.
 pub struct PythonHook {
     progress: Option<Py<PyAny>>,
@@ -25,11 +28,17 @@ pub struct PythonHook {
     loss_sum: f64,
     seen: usize,
     last_draw: Option<Instant>,
+    stop: Arc<AtomicBool>,
     pub error: Option<PyErr>,
 }
 
 impl PythonHook {
-    pub fn new(progress: Option<Py<PyAny>>, rows: usize, batch_size: usize) -> Self {
+    pub fn new(
+        progress: Option<Py<PyAny>>,
+        rows: usize,
+        batch_size: usize,
+        stop: Arc<AtomicBool>,
+    ) -> Self {
         PythonHook {
             progress,
             rows,
@@ -37,6 +46,7 @@ impl PythonHook {
             loss_sum: 0.0,
             seen: 0,
             last_draw: None,
+            stop,
             error: None,
         }
     }
@@ -67,20 +77,20 @@ impl Callback<f32> for PythonHook {
         let draw = batch == 0
             || batch + 1 == steps
             || self.last_draw.is_none_or(|t| now.duration_since(t) >= REDRAW);
-        let result = Python::with_gil(|py| -> PyResult<()> {
-            py.check_signals()?;
-            if let (true, Some(p)) = (draw, &self.progress) {
-                let running = self.loss_sum / self.seen as f64;
-                p.call_method1(py, "on_batch_end", (epoch, batch + 1, steps, running))?;
-            }
-            Ok(())
-        });
-        if draw {
+        if let (true, Some(p)) = (draw, &self.progress) {
             self.last_draw = Some(now);
+            let running = self.loss_sum / self.seen as f64;
+            let result = Python::with_gil(|py| {
+                p.call_method1(py, "on_batch_end", (epoch, batch + 1, steps, running))
+            });
+            if let Err(e) = result {
+                return Ok(self.stop_with(e));
+            }
         }
-        Ok(match result {
-            Ok(()) => Control::Continue,
-            Err(e) => self.stop_with(e),
+        Ok(if self.stop.load(Ordering::SeqCst) {
+            Control::Stop
+        } else {
+            Control::Continue
         })
     }
 

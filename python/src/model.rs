@@ -14,7 +14,10 @@ use numpy::{IntoPyArray, PyArrayDyn, PyReadonlyArray2, PyReadonlyArrayDyn, PyUnt
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, RecvTimeoutError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
 
 #[pyclass(module = "nabla._nabla")]
 pub struct Model {
@@ -202,35 +205,66 @@ impl Model {
             _ => None,
         };
         let rows = shape[0] - (shape[0] as f64 * validation_split.clamp(0.0, 1.0)).floor() as usize;
-        let mut hook = PythonHook::new(progress, rows, batch_size.max(1));
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut hook = PythonHook::new(progress, rows, batch_size.max(1), stop.clone());
         let mut user = build_callbacks(callbacks)?;
         let model = self.model_mut();
         let hook_ref = &mut hook;
         let user_ref = &mut user;
         let val_ref = &val_data;
         let data_ref = &data;
-        // The options and the callback list hold trait objects that are not Send, so they
-        // are made on the pool's thread.
-        let result = py.allow_threads(move || {
-            pool().install(move || {
-                let options = FitOptions {
-                    epochs,
-                    batch_size,
-                    validation: match val_ref {
-                        Some(v) => Validation::Data(v),
-                        None if validation_split > 0.0 => Validation::Split(validation_split),
-                        None => Validation::None,
-                    },
-                    shuffle,
-                    verbosity: Verbosity::Silent,
-                    initial_epoch,
-                    ..FitOptions::default()
-                };
-                let mut all: Vec<&mut dyn Callback<f32>> = vec![hook_ref];
-                all.extend(user_ref.iter_mut().map(|c| c.as_mut() as &mut dyn Callback<f32>));
-                model.fit_with_callbacks(data_ref, options, &mut all)
+        let mut interrupt = None;
+        // Training runs on a worker thread inside nabla's pool; this (Python's) thread waits
+        // and runs Python's signal handlers every 20 ms, so Ctrl-C (KeyboardInterrupt, also
+        // Jupyter's stop button) sets `stop` and fit ends after the current batch.
+        let result = py.allow_threads(|| {
+            std::thread::scope(|scope| {
+                let (done, finished) = channel();
+                scope.spawn(move || {
+                    let result = pool().install(move || {
+                        // Made here: the options and callback list hold trait objects that
+                        // are not Send.
+                        let options = FitOptions {
+                            epochs,
+                            batch_size,
+                            validation: match val_ref {
+                                Some(v) => Validation::Data(v),
+                                None if validation_split > 0.0 => Validation::Split(validation_split),
+                                None => Validation::None,
+                            },
+                            shuffle,
+                            verbosity: Verbosity::Silent,
+                            initial_epoch,
+                            ..FitOptions::default()
+                        };
+                        let mut all: Vec<&mut dyn Callback<f32>> = vec![hook_ref];
+                        all.extend(user_ref.iter_mut().map(|c| c.as_mut() as &mut dyn Callback<f32>));
+                        model.fit_with_callbacks(data_ref, options, &mut all)
+                    });
+                    let _ = done.send(result);
+                });
+                loop {
+                    match finished.recv_timeout(Duration::from_millis(20)) {
+                        Ok(result) => return result,
+                        Err(RecvTimeoutError::Timeout) => {
+                            if interrupt.is_none() {
+                                if let Err(e) = Python::with_gil(|py| py.check_signals()) {
+                                    interrupt = Some(e);
+                                    stop.store(true, Ordering::SeqCst);
+                                }
+                            }
+                        }
+                        // The worker panicked; leaving the scope re-raises its panic.
+                        Err(RecvTimeoutError::Disconnected) => {
+                            return Err(nabla::Error::invalid("training stopped unexpectedly"))
+                        }
+                    }
+                }
             })
         });
+        if let Some(e) = interrupt {
+            return Err(e);
+        }
         if let Some(e) = hook.error.take() {
             return Err(e);
         }

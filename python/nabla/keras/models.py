@@ -230,7 +230,7 @@ class Sequential:
             specs.append(cb.config())
         verbose = _verbose(verbose)
         progress = _progress.FitProgress(verbose, epochs)
-        raw = core.fit(x, y, int(epochs), int(batch_size or 32), validation,
+        raw = core.fit(x, y, int(epochs), 32 if batch_size is None else int(batch_size), validation,
                        float(validation_split), bool(shuffle), int(initial_epoch),
                        json.dumps(specs), progress)
         done = len(raw["loss"])
@@ -255,7 +255,7 @@ class Sequential:
         start = time.perf_counter()
         loss, accuracy = core.evaluate(x, self._targets(y))
         logs = self._shown({"loss": loss, "accuracy": accuracy})
-        steps = -(-len(x) // int(batch_size or 32))
+        steps = -(-len(x) // (32 if batch_size is None else int(batch_size)))
         _progress.summary_line(_verbose(verbose), steps, time.perf_counter() - start, logs)
         if return_dict:
             return logs
@@ -268,7 +268,7 @@ class Sequential:
         core = self._ensure_built(x)
         start = time.perf_counter()
         out = core.predict(x)
-        steps = -(-len(x) // int(batch_size or 32))
+        steps = -(-len(x) // (32 if batch_size is None else int(batch_size)))
         _progress.summary_line(_verbose(verbose), steps, time.perf_counter() - start, {})
         return out
 
