@@ -32,9 +32,9 @@ def write_mnist_npz(path, n_train=4000, n_test=1000):
 
 def cifar_like(n, seed):
     """Random 32x32x3 images whose mean colour depends on the class."""
+    base = np.random.RandomState(1234).randint(0, 256, size=(10, 3))  # one colour per class
     rng = np.random.RandomState(seed)
     labels = rng.randint(0, 10, size=n)
-    base = rng.randint(0, 256, size=(10, 3))
     noise = rng.randint(-60, 61, size=(n, 32, 32, 3))
     images = np.clip(base[labels][:, None, None, :] + noise, 0, 255).astype(np.uint8)
     return images, labels
