@@ -3,7 +3,9 @@
 //! C-contiguous), so a 60,000-image uint8 array costs nothing extra.
 
 use nabla::train::BatchSource;
-use numpy::{PyArrayDyn, PyArrayMethods, PyReadonlyArray2, PyReadonlyArrayDyn, PyUntypedArrayMethods};
+use numpy::{
+    PyArrayDyn, PyArrayMethods, PyReadonlyArray2, PyReadonlyArrayDyn, PyUntypedArrayMethods,
+};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
@@ -69,7 +71,12 @@ pub struct ArraySource<'a> {
 }
 
 impl<'a> ArraySource<'a> {
-    pub fn new(x: Values<'a>, shape: &[usize], y: Option<(&'a [f32], usize)>, width: usize) -> PyResult<Self> {
+    pub fn new(
+        x: Values<'a>,
+        shape: &[usize],
+        y: Option<(&'a [f32], usize)>,
+        width: usize,
+    ) -> PyResult<Self> {
         let Some((&n, sample)) = shape.split_first() else {
             return Err(PyValueError::new_err("x must have a batch axis"));
         };
@@ -91,7 +98,14 @@ impl<'a> ArraySource<'a> {
             }
             None => (None, width),
         };
-        Ok(ArraySource { x, y, input_shape: sample.to_vec(), n, row, width })
+        Ok(ArraySource {
+            x,
+            y,
+            input_shape: sample.to_vec(),
+            n,
+            row,
+            width,
+        })
     }
 }
 
@@ -114,8 +128,14 @@ impl BatchSource<f32> for ArraySource<'_> {
             let dst = &mut x[out * r..(out + 1) * r];
             match self.x {
                 Values::F32(v) => dst.copy_from_slice(&v[i * r..(i + 1) * r]),
-                Values::U8(v) => dst.iter_mut().zip(&v[i * r..(i + 1) * r]).for_each(|(d, &s)| *d = s as f32),
-                Values::F64(v) => dst.iter_mut().zip(&v[i * r..(i + 1) * r]).for_each(|(d, &s)| *d = s as f32),
+                Values::U8(v) => dst
+                    .iter_mut()
+                    .zip(&v[i * r..(i + 1) * r])
+                    .for_each(|(d, &s)| *d = s as f32),
+                Values::F64(v) => dst
+                    .iter_mut()
+                    .zip(&v[i * r..(i + 1) * r])
+                    .for_each(|(d, &s)| *d = s as f32),
             }
             let target = &mut y[out * k..(out + 1) * k];
             match self.y {

@@ -17,9 +17,11 @@ fn to_numpy<'py>(py: Python<'py>, d: Dataset) -> PyResult<Arrays<'py>> {
     };
     let mut dims = vec![d.labels.len()];
     dims.extend(&d.sample_shape);
-    let x = ArrayD::from_shape_vec(IxDyn(&dims), pixels).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let x = ArrayD::from_shape_vec(IxDyn(&dims), pixels)
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
     let labels: Vec<u8> = d.labels.iter().map(|&l| l as u8).collect();
-    let y = ArrayD::from_shape_vec(IxDyn(&[labels.len()]), labels).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let y = ArrayD::from_shape_vec(IxDyn(&[labels.len()]), labels)
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
     Ok((x.into_pyarray(py), y.into_pyarray(py)))
 }
 
@@ -27,14 +29,20 @@ fn to_numpy<'py>(py: Python<'py>, d: Dataset) -> PyResult<Arrays<'py>> {
 /// images with a trailing channel axis; `dir` names a folder to read instead of searching.
 #[pyfunction]
 #[pyo3(signature = (name, dir=None))]
-pub fn load_dataset<'py>(py: Python<'py>, name: &str, dir: Option<PathBuf>) -> PyResult<(Arrays<'py>, Arrays<'py>)> {
+pub fn load_dataset<'py>(
+    py: Python<'py>,
+    name: &str,
+    dir: Option<PathBuf>,
+) -> PyResult<(Arrays<'py>, Arrays<'py>)> {
     let name: DatasetName = name.parse().map_err(to_py)?;
     let options = ResolveOptions {
         dir,
         progress: true,
         ..ResolveOptions::default()
     };
-    let (train, test) = py.allow_threads(|| resolve(name, &options)).map_err(to_py)?;
+    let (train, test) = py
+        .allow_threads(|| resolve(name, &options))
+        .map_err(to_py)?;
     Ok((to_numpy(py, train)?, to_numpy(py, test)?))
 }
 

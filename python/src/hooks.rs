@@ -76,7 +76,9 @@ impl Callback<f32> for PythonHook {
         let now = Instant::now();
         let draw = batch == 0
             || batch + 1 == steps
-            || self.last_draw.is_none_or(|t| now.duration_since(t) >= REDRAW);
+            || self
+                .last_draw
+                .is_none_or(|t| now.duration_since(t) >= REDRAW);
         if let (true, Some(p)) = (draw, &self.progress) {
             self.last_draw = Some(now);
             let running = self.loss_sum / self.seen as f64;
@@ -133,10 +135,14 @@ pub fn build_callbacks(specs: &str) -> PyResult<Vec<Box<dyn Callback<f32> + Send
 
 fn build_callback(spec: &Value) -> PyResult<Box<dyn Callback<f32> + Send>> {
     let text = |key: &str, default: &str| -> String {
-        spec.get(key).and_then(Value::as_str).unwrap_or(default).to_string()
+        spec.get(key)
+            .and_then(Value::as_str)
+            .unwrap_or(default)
+            .to_string()
     };
     let number = |key: &str, default: f64| spec.get(key).and_then(Value::as_f64).unwrap_or(default);
-    let count = |key: &str, default: u64| spec.get(key).and_then(Value::as_u64).unwrap_or(default) as usize;
+    let count =
+        |key: &str, default: u64| spec.get(key).and_then(Value::as_u64).unwrap_or(default) as usize;
     let flag = |key: &str| spec.get(key).and_then(Value::as_bool).unwrap_or(false);
     let mode = |spec_mode: String| Mode::parse(&spec_mode).map_err(crate::errors::to_py);
     Ok(match text("type", "").as_str() {

@@ -93,16 +93,25 @@ impl Model {
 
     /// The layer settings as JSON, to rebuild the Python layer objects of a loaded model.
     fn layers_json(&self) -> PyResult<String> {
-        serde_json::to_string(self.model().configs()).map_err(|e| PyValueError::new_err(e.to_string()))
+        serde_json::to_string(self.model().configs())
+            .map_err(|e| PyValueError::new_err(e.to_string()))
     }
 
     fn layer_names(&self) -> Vec<String> {
-        self.model().layers().iter().map(|l| l.name().to_string()).collect()
+        self.model()
+            .layers()
+            .iter()
+            .map(|l| l.name().to_string())
+            .collect()
     }
 
     /// Per-sample output shape of every layer.
     fn output_shapes(&self) -> Vec<Vec<usize>> {
-        self.model().layers().iter().map(|l| l.output_shape().to_vec()).collect()
+        self.model()
+            .layers()
+            .iter()
+            .map(|l| l.output_shape().to_vec())
+            .collect()
     }
 
     fn input_shape(&self) -> Vec<usize> {
@@ -115,7 +124,8 @@ impl Model {
         match (model.loss(), model.optimizer()) {
             (Some(loss), Some(opt)) => Ok(Some((
                 loss.name().to_string(),
-                serde_json::to_string(&opt.config()).map_err(|e| PyValueError::new_err(e.to_string()))?,
+                serde_json::to_string(&opt.config())
+                    .map_err(|e| PyValueError::new_err(e.to_string()))?,
             ))),
             _ => Ok(None),
         }
@@ -124,7 +134,9 @@ impl Model {
     fn compile(&mut self, optimizer: &str, loss: &str) -> PyResult<()> {
         let optimizer: OptimizerConfig = serde_json::from_str(optimizer)
             .map_err(|e| PyValueError::new_err(format!("optimizer settings: {e}")))?;
-        self.model_mut().compile(optimizer, parse_loss(loss)?).map_err(to_py)
+        self.model_mut()
+            .compile(optimizer, parse_loss(loss)?)
+            .map_err(to_py)
     }
 
     fn learning_rate(&self) -> Option<f64> {
@@ -141,7 +153,10 @@ impl Model {
     }
 
     /// Every weight in Keras's order: (name, array, trainable).
-    fn weights<'py>(&self, py: Python<'py>) -> PyResult<Vec<(String, Bound<'py, PyArrayDyn<f32>>, bool)>> {
+    fn weights<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<Vec<(String, Bound<'py, PyArrayDyn<f32>>, bool)>> {
         self.model()
             .params()
             .iter()
@@ -198,10 +213,15 @@ impl Model {
         let held = Held::extract(x)?;
         let shape = held.shape();
         let data = ArraySource::new(held.values()?, &shape, Some(targets(&y)?), 0)?;
-        let val_held = validation.as_ref().map(|(vx, _)| Held::extract(vx)).transpose()?;
+        let val_held = validation
+            .as_ref()
+            .map(|(vx, _)| Held::extract(vx))
+            .transpose()?;
         let val_shape = val_held.as_ref().map(|h| h.shape());
         let val_data = match (&val_held, &validation, &val_shape) {
-            (Some(h), Some((_, vy)), Some(s)) => Some(ArraySource::new(h.values()?, s, Some(targets(vy)?), 0)?),
+            (Some(h), Some((_, vy)), Some(s)) => {
+                Some(ArraySource::new(h.values()?, s, Some(targets(vy)?), 0)?)
+            }
             _ => None,
         };
         let rows = shape[0] - (shape[0] as f64 * validation_split.clamp(0.0, 1.0)).floor() as usize;
@@ -229,7 +249,9 @@ impl Model {
                             batch_size,
                             validation: match val_ref {
                                 Some(v) => Validation::Data(v),
-                                None if validation_split > 0.0 => Validation::Split(validation_split),
+                                None if validation_split > 0.0 => {
+                                    Validation::Split(validation_split)
+                                }
                                 None => Validation::None,
                             },
                             shuffle,
@@ -238,7 +260,11 @@ impl Model {
                             ..FitOptions::default()
                         };
                         let mut all: Vec<&mut dyn Callback<f32>> = vec![hook_ref];
-                        all.extend(user_ref.iter_mut().map(|c| c.as_mut() as &mut dyn Callback<f32>));
+                        all.extend(
+                            user_ref
+                                .iter_mut()
+                                .map(|c| c.as_mut() as &mut dyn Callback<f32>),
+                        );
                         model.fit_with_callbacks(data_ref, options, &mut all)
                     });
                     let _ = done.send(result);
@@ -282,7 +308,12 @@ impl Model {
     }
 
     /// (loss, accuracy) over `x` with dense targets `y`, in inference mode.
-    fn evaluate(&mut self, py: Python<'_>, x: &Bound<'_, PyAny>, y: PyReadonlyArray2<'_, f32>) -> PyResult<(f64, f64)> {
+    fn evaluate(
+        &mut self,
+        py: Python<'_>,
+        x: &Bound<'_, PyAny>,
+        y: PyReadonlyArray2<'_, f32>,
+    ) -> PyResult<(f64, f64)> {
         let held = Held::extract(x)?;
         let shape = held.shape();
         let data = ArraySource::new(held.values()?, &shape, Some(targets(&y)?), 0)?;
@@ -294,7 +325,11 @@ impl Model {
     }
 
     /// The model's outputs for `x` (probabilities for a softmax model).
-    fn predict<'py>(&mut self, py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
+    fn predict<'py>(
+        &mut self,
+        py: Python<'py>,
+        x: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
         let held = Held::extract(x)?;
         let shape = held.shape();
         let width = self.model_mut().output_shape().iter().product();
@@ -320,13 +355,18 @@ impl Model {
     ) -> PyResult<(f64, Vec<(String, Bound<'py, PyArrayDyn<f32>>)>)> {
         let loss_fn = parse_loss(loss)?;
         let (x, y) = (tensor_in(&x)?, tensor_in(&y)?);
-        self.model_mut().check_input_shape(&x.dims()[1..]).map_err(to_py)?;
+        self.model_mut()
+            .check_input_shape(&x.dims()[1..])
+            .map_err(to_py)?;
         let mut params = self.model_mut().params().clone();
         let (value, grads) = {
             let mut tape = Tape::new(&mut params);
             let xv = tape.input(x);
             let yv = tape.input(y);
-            let out = self.model_mut().forward(&mut tape, xv, training).map_err(to_py)?;
+            let out = self
+                .model_mut()
+                .forward(&mut tape, xv, training)
+                .map_err(to_py)?;
             let l = loss_fn.compute(&mut tape, out, yv).map_err(to_py)?;
             let value = tape.value(l).item() as f64;
             tape.backward(l).map_err(to_py)?;
@@ -335,7 +375,12 @@ impl Model {
             (value, grads)
         };
         let mut out = Vec::new();
-        for (id, p) in self.model_mut().params().iter().filter(|(_, p)| p.trainable) {
+        for (id, p) in self
+            .model_mut()
+            .params()
+            .iter()
+            .filter(|(_, p)| p.trainable)
+        {
             let g = grads
                 .get(id)
                 .cloned()
@@ -349,7 +394,11 @@ impl Model {
 /// A loss by Keras's name on (targets, predictions), as a Keras loss object returns it:
 /// the batch mean, computed by nabla's own loss ops.
 #[pyfunction]
-pub fn loss_value(loss: &str, y_true: PyReadonlyArrayDyn<'_, f32>, y_pred: PyReadonlyArrayDyn<'_, f32>) -> PyResult<f64> {
+pub fn loss_value(
+    loss: &str,
+    y_true: PyReadonlyArrayDyn<'_, f32>,
+    y_pred: PyReadonlyArrayDyn<'_, f32>,
+) -> PyResult<f64> {
     let loss_fn = parse_loss(loss)?;
     let mut params = nabla::autograd::ParamStore::<f32>::default();
     let mut tape = Tape::inference(&mut params);

@@ -38,7 +38,10 @@ pub fn write_report(
         .map_err(|_| PyValueError::new_err("scores must be C-contiguous"))?;
     let (loss, accuracy, val_loss, val_accuracy) = history;
     let epochs = loss.len();
-    if accuracy.len() != epochs || ![0, epochs].contains(&val_loss.len()) || val_accuracy.len() != val_loss.len() {
+    if accuracy.len() != epochs
+        || ![0, epochs].contains(&val_loss.len())
+        || val_accuracy.len() != val_loss.len()
+    {
         return Err(PyValueError::new_err(
             "the history's loss, accuracy and validation lists differ in length",
         ));

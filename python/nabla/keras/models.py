@@ -386,4 +386,6 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     return model
 
 
-Model = Sequential
+def Model(*args, **kwargs):
+    raise NotImplementedError(
+        "keras.Model (the functional API and subclassing) is not in nabla.keras: use Sequential")
