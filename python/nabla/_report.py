@@ -44,7 +44,8 @@ def report(history, x=None, y=None, model=None, class_names=None, dir=None):
     y_true = (y.argmax(axis=1) if y.ndim == 2 and y.shape[1] > 1 else y.reshape(-1)).astype(int)
     k = scores.shape[1]
     names = list(class_names) if class_names is not None else [str(i) for i in range(k)]
-    targets = y if y.ndim == 2 and y.shape[1] == k else np.eye(k, dtype=np.float32)[y_true]
+    sparse = bool(model._compiled) and model._compiled[1] == "sparse_categorical_crossentropy"
+    targets = y_true if sparse else np.eye(k, dtype=np.float32)[y_true]
     result = model.evaluate(x, targets, verbose=0, return_dict=True)
     accuracy = float((scores.argmax(axis=1) == y_true).mean())
     config = {

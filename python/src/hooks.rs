@@ -69,7 +69,10 @@ impl Callback<f32> for PythonHook {
             self.loss_sum = 0.0;
             self.seen = 0;
         }
-        let size = self.batch_size.min(self.rows - batch * self.batch_size);
+        let size = self
+            .batch_size
+            .min(self.rows.saturating_sub(batch * self.batch_size))
+            .max(1);
         self.loss_sum += loss * size as f64;
         self.seen += size;
         let steps = self.rows.div_ceil(self.batch_size);

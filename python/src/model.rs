@@ -19,6 +19,9 @@ use std::sync::mpsc::{channel, RecvTimeoutError};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
+/// A float32 numpy array handed to Python.
+type Array<'py> = Bound<'py, PyArrayDyn<f32>>;
+
 #[pyclass(module = "nabla._nabla")]
 pub struct Model {
     /// Python may share the object between threads, so it must be `Sync`; the lock is only
@@ -153,10 +156,7 @@ impl Model {
     }
 
     /// Every weight in Keras's order: (name, array, trainable).
-    fn weights<'py>(
-        &self,
-        py: Python<'py>,
-    ) -> PyResult<Vec<(String, Bound<'py, PyArrayDyn<f32>>, bool)>> {
+    fn weights<'py>(&self, py: Python<'py>) -> PyResult<Vec<(String, Array<'py>, bool)>> {
         self.model()
             .params()
             .iter()
@@ -224,7 +224,18 @@ impl Model {
             }
             _ => None,
         };
-        let rows = shape[0] - (shape[0] as f64 * validation_split.clamp(0.0, 1.0)).floor() as usize;
+        // The rows fit trains on (validation_data, when given, wins over validation_split).
+        if !(0.0..1.0).contains(&validation_split) {
+            return Err(PyValueError::new_err(format!(
+                "validation_split must be in [0, 1), got {validation_split}"
+            )));
+        }
+        let split = if val_data.is_some() {
+            0.0
+        } else {
+            validation_split
+        };
+        let rows = shape[0] - (shape[0] as f64 * split).floor() as usize;
         let stop = Arc::new(AtomicBool::new(false));
         let mut hook = PythonHook::new(progress, rows, batch_size.max(1), stop.clone());
         let mut user = build_callbacks(callbacks)?;
@@ -249,9 +260,7 @@ impl Model {
                             batch_size,
                             validation: match val_ref {
                                 Some(v) => Validation::Data(v),
-                                None if validation_split > 0.0 => {
-                                    Validation::Split(validation_split)
-                                }
+                                None if split > 0.0 => Validation::Split(split),
                                 None => Validation::None,
                             },
                             shuffle,
@@ -352,7 +361,7 @@ impl Model {
         y: PyReadonlyArrayDyn<'py, f32>,
         loss: &str,
         training: bool,
-    ) -> PyResult<(f64, Vec<(String, Bound<'py, PyArrayDyn<f32>>)>)> {
+    ) -> PyResult<(f64, Vec<(String, Array<'py>)>)> {
         let loss_fn = parse_loss(loss)?;
         let (x, y) = (tensor_in(&x)?, tensor_in(&y)?);
         self.model_mut()

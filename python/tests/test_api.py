@@ -191,6 +191,12 @@ def test_bad_input_is_a_clear_error(digits):
         model.fit(scaled(x), keras.utils.to_categorical(y)[:10], verbose=0)
     with pytest.raises(ValueError, match="batch size"):
         model.fit(scaled(x), keras.utils.to_categorical(y), batch_size=0, verbose=0)
+    with pytest.raises(ValueError, match="validation_split"):
+        model.fit(scaled(x), keras.utils.to_categorical(y), validation_split=1.5, verbose=0)
+    # validation_data wins over validation_split, as in Keras: every row trains.
+    h = model.fit(scaled(x), keras.utils.to_categorical(y), epochs=1, verbose=0,
+                  validation_split=0.5, validation_data=(scaled(x[:10]), keras.utils.to_categorical(y[:10], 10)))
+    assert len(h.history["val_loss"]) == 1
     with pytest.raises(ValueError, match="labels must be in"):
         keras.utils.to_categorical([0, 12], 10)
 
