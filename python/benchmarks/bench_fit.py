@@ -12,6 +12,7 @@ that is the sum of its per-epoch seconds (`--json`'s history), for Python the wa
 import argparse
 import json
 import subprocess
+import sys
 import time
 
 import numpy as np
@@ -87,35 +88,50 @@ def time_torch(name, epochs, d):
     return time.perf_counter() - start
 
 
+def other(framework, name, epochs, repeats):
+    """Keras/TensorFlow or PyTorch timings in a child process (the two do not load into
+    one process: their LLVM copies collide)."""
+    out = subprocess.run([sys.executable, __file__, "--framework", framework, "--model", name,
+                          "--epochs", str(epochs), "--repeats", str(repeats)],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        return None
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def child(args):
+    d = data()
+    if args.framework == "keras":
+        import tensorflow as tf
+        run = lambda: time_keras(tf.keras, args.model, args.epochs, d)
+    else:
+        run = lambda: time_torch(args.model, args.epochs, d)
+    print(min(run() for _ in range(args.repeats)))
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--nabla-bin", required=True)
+    ap.add_argument("--nabla-bin")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--framework", choices=["keras", "torch"])
+    ap.add_argument("--model")
+    ap.add_argument("--epochs", type=int)
     args = ap.parse_args()
+    if args.framework:
+        return child(args)
     d = data()
-    try:
-        import tensorflow as tf
-        keras = tf.keras
-    except ImportError:
-        keras = None
-    try:
-        import torch  # noqa: F401
-        have_torch = True
-    except ImportError:
-        have_torch = False
     for name, (_, epochs) in MODELS.items():
         best = lambda f: min(f() for _ in range(args.repeats))
         row = {
             "binary": best(lambda: time_binary(args.nabla_bin, name, epochs)),
             "nabla.keras": best(lambda: time_keras(nabla.keras, name, epochs, d)),
+            "tf.keras": other("keras", name, epochs, args.repeats),
+            "pytorch": other("torch", name, epochs, args.repeats),
         }
-        if keras is not None:
-            row["tf.keras"] = best(lambda: time_keras(keras, name, epochs, d))
-        if have_torch:
-            row["pytorch"] = best(lambda: time_torch(name, epochs, d))
         base = row["binary"]
         print(f"{name} ({epochs} epochs): " + ", ".join(
-            f"{k} {v:.2f}s ({v / base:.3f}x)" for k, v in row.items()))
+            f"{k} {v:.2f}s ({v / base:.3f}x)" if v is not None else f"{k} not available"
+            for k, v in row.items()), flush=True)
 
 
 if __name__ == "__main__":
