@@ -116,6 +116,7 @@ def main():
     ap.add_argument("--framework", choices=["keras", "torch"])
     ap.add_argument("--model")
     ap.add_argument("--epochs", type=int)
+    ap.add_argument("--nabla-only", action="store_true", help="only the binary and nabla.keras")
     args = ap.parse_args()
     if args.framework:
         return child(args)
@@ -125,9 +126,10 @@ def main():
         row = {
             "binary": best(lambda: time_binary(args.nabla_bin, name, epochs)),
             "nabla.keras": best(lambda: time_keras(nabla.keras, name, epochs, d)),
-            "tf.keras": other("keras", name, epochs, args.repeats),
-            "pytorch": other("torch", name, epochs, args.repeats),
         }
+        if not args.nabla_only:
+            row["tf.keras"] = other("keras", name, epochs, args.repeats)
+            row["pytorch"] = other("torch", name, epochs, args.repeats)
         base = row["binary"]
         print(f"{name} ({epochs} epochs): " + ", ".join(
             f"{k} {v:.2f}s ({v / base:.3f}x)" if v is not None else f"{k} not available"
