@@ -21,11 +21,18 @@ _KERAS = (".keras", ".h5", ".hdf5")
 
 
 def check_model_path(path):
-    """Model files by extension: nabla's ``.safetensors``; Keras's ``.keras``/``.h5`` once
-    the linked library reads and writes them."""
-    ext = os.path.splitext(str(path))[1].lower()
+    """Model files by extension: nabla's ``.safetensors`` and Keras's ``.keras``/``.h5``
+    (the library reads and writes them; ``KERAS_FORMATS`` says whether this build does)."""
+    name = os.path.basename(str(path)).lower()
+    ext = os.path.splitext(name)[1]
     if ext in _NATIVE:
         return
+    if name.endswith(".weights.h5"):
+        # Keras's model.save writes a whole legacy .h5 model here; nabla's library would
+        # write weights only, which load_model could not read back.
+        raise NotImplementedError(
+            f"a whole model in {path!r}: nabla writes .weights.h5 files as weights only "
+            "(Keras's save_weights), which is not in nabla.keras; use a .keras or .h5 path")
     if ext in _KERAS:
         if not _nabla.KERAS_FORMATS:
             raise NotImplementedError(
@@ -230,6 +237,7 @@ class Sequential:
             specs.append(cb.config())
         verbose = _verbose(verbose)
         progress = _progress.FitProgress(verbose, epochs)
+        started = time.time()
         raw = core.fit(x, y, int(epochs), 32 if batch_size is None else int(batch_size), validation,
                        float(validation_split), bool(shuffle), int(initial_epoch),
                        json.dumps(specs), progress)
@@ -241,6 +249,9 @@ class Sequential:
         self.history = History(history, range(initial_epoch, initial_epoch + done), self)
         self.history.epoch_seconds = raw["epoch_seconds"]
         self.history._raw = raw
+        # For the run report's run.json.
+        self.history._fit = dict(epochs=int(epochs), started=started, ended=time.time(),
+                                 batch_size=32 if batch_size is None else int(batch_size))
         return self.history
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
