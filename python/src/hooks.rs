@@ -1,6 +1,7 @@
 //! What runs between batches of a Python `fit`: the progress display (Python code, so it
 //! reaches a notebook's output), Ctrl-C, and Keras's callbacks built from their settings.
 
+use nabla::io::tensorboard::TensorBoard;
 use nabla::train::{
     Callback, Control, CsvLogger, EarlyStopping, EpochLogs, Mode, ModelCheckpoint,
     ReduceLROnPlateau, Sequential,
@@ -172,6 +173,7 @@ fn build_callback(spec: &Value) -> PyResult<Box<dyn Callback<f32> + Send>> {
                 .save_best_only(flag("save_best_only")),
         ),
         "CSVLogger" => Box::new(CsvLogger::new(text("filename", ""))),
+        "TensorBoard" => Box::new(TensorBoard::new(text("log_dir", "logs"))),
         other => {
             return Err(PyNotImplementedError::new_err(format!(
                 "nabla.keras has no callback {other:?}"

@@ -5,7 +5,7 @@ class Callback:
     def config(self):
         raise NotImplementedError(
             f"custom Keras callbacks ({type(self).__name__}) are not in nabla.keras: nabla runs "
-            "EarlyStopping, ModelCheckpoint, ReduceLROnPlateau and CSVLogger natively")
+            "EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, CSVLogger and TensorBoard natively")
 
 
 class EarlyStopping(Callback):
@@ -57,9 +57,31 @@ class CSVLogger(Callback):
 
 
 class TensorBoard(Callback):
-    def __init__(self, *args, **kwargs):
-        raise NotImplementedError(
-            "callbacks.TensorBoard: nabla does not write TensorBoard event files yet")
+    """Keras's per-epoch scalars (``epoch_loss``, ``epoch_accuracy``, ``epoch_learning_rate``)
+    as TensorBoard event files under ``log_dir/train`` and ``log_dir/validation``, written by
+    nabla's own callback (``nabla::io::tensorboard::TensorBoard``). No graph is written (nabla
+    has no TensorFlow graph); histograms, images, profiling, embeddings and per-batch updates
+    are refused."""
+
+    def __init__(self, log_dir="logs", histogram_freq=0, write_graph=True, write_images=False,
+                 write_steps_per_second=False, update_freq="epoch", profile_batch=0,
+                 embeddings_freq=0, embeddings_metadata=None):
+        for name, value, default in (("histogram_freq", histogram_freq, 0),
+                                     ("write_images", write_images, False),
+                                     ("write_steps_per_second", write_steps_per_second, False),
+                                     ("update_freq", update_freq, "epoch"),
+                                     ("profile_batch", profile_batch, 0),
+                                     ("embeddings_freq", embeddings_freq, 0),
+                                     ("embeddings_metadata", embeddings_metadata, None)):
+            if value != default:
+                raise NotImplementedError(
+                    f"callbacks.TensorBoard: {name}={value!r} is not in nabla "
+                    "(it writes the per-epoch scalars)")
+        self.log_dir = str(log_dir)
+        self.settings = dict(type="TensorBoard", log_dir=self.log_dir)
+
+    def config(self):
+        return self.settings
 
 
 class History(Callback):
