@@ -7,6 +7,7 @@ import html
 import json
 import os
 import tempfile
+import time
 
 import numpy as np
 
@@ -48,18 +49,21 @@ def report(history, x=None, y=None, model=None, class_names=None, dir=None):
     targets = y_true if sparse else np.eye(k, dtype=np.float32)[y_true]
     result = model.evaluate(x, targets, verbose=0, return_dict=True)
     accuracy = float((scores.argmax(axis=1) == y_true).mean())
-    config = {
-        "model": model.name,
-        "layers": [layer.config() for layer in model.layers],
-        "optimizer": model._compiled[0].config() if model._compiled else None,
-        "loss": model._compiled[1] if model._compiled else None,
-    }
     lines = []
     model.summary(print_fn=lines.append)
+    raw = dict(h)
+    done = len(raw.get("loss", []))
+    fit = getattr(history, "_fit", None) or {}
+    now = time.time()
+    floats = lambda key, default: [float(v) for v in raw.get(key, default)]
     dir = dir or tempfile.mkdtemp(prefix="nabla-report-")
     path = _nabla.write_report(
-        os.fspath(dir), json.dumps(config), "\n".join(lines) + "\n",
-        ([float(v) for v in h.get("loss", [])], [float(v) for v in h.get("accuracy", [])],
-         [float(v) for v in h.get("val_loss", [])], [float(v) for v in h.get("val_accuracy", [])]),
+        os.fspath(dir), model._need_core(), model.name, "\n".join(lines) + "\n",
+        (floats("loss", []), floats("accuracy", []), floats("val_loss", []),
+         floats("val_accuracy", []), floats("epoch_seconds", [0.0] * done),
+         floats("learning_rate", [0.0] * done)),
+        (int(fit.get("epochs", done)), int(fit.get("batch_size", 32)), int(model._seed),
+         float(fit.get("started", now)), float(fit.get("ended", now)),
+         int(raw.get("train_samples", 0)), int(raw.get("validation_samples", 0))),
         [int(v) for v in y_true], scores, names, (float(result["loss"]), accuracy))
     return Report(path)

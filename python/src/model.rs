@@ -36,7 +36,8 @@ impl Model {
         }
     }
 
-    fn model(&self) -> MutexGuard<'_, Sequential<f32>> {
+    /// The model, for the report writer.
+    pub(crate) fn model(&self) -> MutexGuard<'_, Sequential<f32>> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -47,7 +48,7 @@ impl Model {
 
 /// One pool for every call, sized by rayon (all cores, or `RAYON_NUM_THREADS`): nabla's
 /// parallel loops are cheapest when started from inside it (see `Sequential::fit`).
-fn pool() -> &'static rayon::ThreadPool {
+pub(crate) fn pool() -> &'static rayon::ThreadPool {
     static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();
     POOL.get_or_init(|| {
         rayon::ThreadPoolBuilder::new()
@@ -236,6 +237,7 @@ impl Model {
             validation_split
         };
         let rows = shape[0] - (shape[0] as f64 * split).floor() as usize;
+        let val_rows = val_shape.as_ref().map_or(shape[0] - rows, |s| s[0]);
         let stop = Arc::new(AtomicBool::new(false));
         let mut hook = PythonHook::new(progress, rows, batch_size.max(1), stop.clone());
         let mut user = build_callbacks(callbacks)?;
@@ -313,6 +315,9 @@ impl Model {
         }
         d.set_item("learning_rate", PyList::new(py, &history.learning_rate)?)?;
         d.set_item("epoch_seconds", PyList::new(py, &history.epoch_seconds)?)?;
+        // What the run report's `run.json` says about the data.
+        d.set_item("train_samples", rows)?;
+        d.set_item("validation_samples", val_rows)?;
         Ok(d)
     }
 
