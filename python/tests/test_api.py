@@ -2,6 +2,7 @@
 for what nabla does not do."""
 
 import csv
+import json
 import signal
 import threading
 
@@ -137,15 +138,37 @@ def test_save_and_load_safetensors(digits, tmp_path):
         models.load_model(tmp_path / "missing.safetensors")
 
 
-def test_keras_file_formats_are_clear_about_support(tmp_path):
+def test_keras_file_formats_are_clear_about_support(digits, tmp_path):
+    (x, y), (xt, yt) = digits
     model = mlp()
+    model.fit(scaled(x), keras.utils.to_categorical(y), epochs=1, verbose=0)
     for ext in (".keras", ".h5"):
         if nabla._nabla.KERAS_FORMATS:
             model.save(tmp_path / f"m{ext}")
-            assert models.load_model(tmp_path / f"m{ext}").count_params() == model.count_params()
+            loaded = models.load_model(tmp_path / f"m{ext}")
+            assert loaded.count_params() == model.count_params()
+            assert np.array_equal(loaded.predict(scaled(xt), verbose=0),
+                                  model.predict(scaled(xt), verbose=0))
         else:
             with pytest.raises(NotImplementedError, match=ext):
                 model.save(tmp_path / f"m{ext}")
+    with pytest.raises(NotImplementedError, match="weights"):
+        model.save(tmp_path / "m.weights.h5")
+
+
+def test_keras_reads_what_nabla_keras_saves(digits, tmp_path):
+    if not nabla._nabla.KERAS_FORMATS:
+        pytest.skip("this build has no Keras file formats")
+    tf = pytest.importorskip("tensorflow", reason="tensorflow (Keras from PyPI) is not installed")
+    (x, y), (xt, yt) = digits
+    model = mlp()
+    model.fit(scaled(x), keras.utils.to_categorical(y), epochs=1, verbose=0)
+    ours = model.predict(scaled(xt), verbose=0)
+    for ext in (".keras", ".h5"):
+        model.save(tmp_path / f"m{ext}")
+        theirs = tf.keras.models.load_model(tmp_path / f"m{ext}")
+        assert theirs.count_params() == model.count_params()
+        assert np.allclose(theirs.predict(scaled(xt), verbose=0), ours, atol=1e-5)
 
 
 def test_callbacks(digits, tmp_path):
@@ -165,8 +188,24 @@ def test_callbacks(digits, tmp_path):
     with open(log) as f:
         assert len(list(csv.DictReader(f))) == epochs
     assert models.load_model(best).count_params() == model.count_params()
-    with pytest.raises(NotImplementedError, match="TensorBoard"):
-        callbacks.TensorBoard(log_dir=str(tmp_path))
+
+
+def test_tensorboard_logs_read_by_tbparse(digits, tmp_path):
+    tbparse = pytest.importorskip("tbparse", reason="tbparse is not installed")
+    (x, y), (xt, yt) = digits
+    model = mlp()
+    h = model.fit(scaled(x), keras.utils.to_categorical(y), epochs=3, verbose=0,
+                  validation_data=(scaled(xt), keras.utils.to_categorical(yt)),
+                  callbacks=[callbacks.TensorBoard(log_dir=tmp_path / "logs")])
+    scalars = tbparse.SummaryReader(str(tmp_path / "logs"), extra_columns={"dir_name"}).scalars
+    for run, keys in (("train", ("loss", "accuracy")), ("validation", ("val_loss", "val_accuracy"))):
+        for key in keys:
+            tag = "epoch_" + key.removeprefix("val_")
+            rows = scalars[(scalars.dir_name == run) & (scalars.tag == tag)].sort_values("step")
+            assert list(rows.step) == [0, 1, 2]
+            assert np.allclose(rows.value, h.history[key], rtol=1e-6)
+    with pytest.raises(NotImplementedError, match="histogram_freq"):
+        callbacks.TensorBoard(log_dir=str(tmp_path), histogram_freq=1)
 
 
 def test_unsupported_keras_features_raise_not_implemented():
@@ -246,3 +285,12 @@ def test_report_renders_inline(digits, tmp_path):
     assert html.startswith("<iframe") and "data:image/png;base64" in html
     assert (tmp_path / "run" / "metrics.json").is_file()
     assert (tmp_path / "run" / "history.csv").read_text().count("\n") == 3
+    # The library's run-directory schema: run.json as every nabla run writes it.
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert info["kind"] == "python" and info["status"] == "complete"
+    assert info["epochs_done"] == 2 and info["trainable_params"] == model.count_params()
+    assert info["data"]["train_samples"] == 900 and info["data"]["validation_samples"] == 100
+    assert info["data"]["test_samples"] == 300
+    assert ["training.epochs", "2"] in info["settings"]
+    assert (tmp_path / "run" / "classification_report.txt").is_file()
+    assert not (tmp_path / "run" / "experiment.toml").exists()
