@@ -13,5 +13,7 @@ fi
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$here/target}"
 "$venv/bin/python" -m pip install -q "$here[test]"
-cd "$here"
-exec "$venv/bin/python" -m pytest -q -rs tests "$@"
+# From tests/, not python/: `python -m pytest` puts its working directory first on sys.path,
+# and python/nabla (the sources, without the built extension) would shadow the installed package.
+cd "$here/tests"
+exec "$venv/bin/python" -m pytest -q -rs "$@"
