@@ -285,10 +285,15 @@ impl Model {
                         Ok(result) => return result,
                         Err(RecvTimeoutError::Timeout) => {
                             if interrupt.is_none() {
-                                if let Err(e) = Python::with_gil(|py| py.check_signals()) {
-                                    interrupt = Some(e);
-                                    stop.store(true, Ordering::SeqCst);
-                                }
+                                // `stop` is set before the GIL is released: Python code the
+                                // worker runs after the handler (a progress call) sees it.
+                                interrupt = Python::with_gil(|py| {
+                                    let e = py.check_signals().err();
+                                    if e.is_some() {
+                                        stop.store(true, Ordering::SeqCst);
+                                    }
+                                    e
+                                });
                             }
                         }
                         // The worker panicked; leaving the scope re-raises its panic.
