@@ -1,0 +1,10 @@
+"""The little of ``keras.backend`` the notebooks ask about."""
+
+
+def image_data_format():
+    """nabla's images are channels-last (NHWC), as Keras's default."""
+    return "channels_last"
+
+
+def floatx():
+    return "float32"
