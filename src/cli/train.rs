@@ -180,6 +180,7 @@ fn spec_of(args: &TrainArgs, cache: &DataCache) -> Result<RunSpec> {
         model: ModelSpec {
             input_shape: None,
             l2: None,
+            l2_layers: None,
             layers,
         },
         training: TrainingSpec {

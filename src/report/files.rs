@@ -83,6 +83,10 @@ pub struct RunInfo {
     pub trainable_params: usize,
     pub non_trainable_params: usize,
     pub data: DataFacts,
+    /// Where each stage of a `[[training.stages]]` run begins in the history (empty for a
+    /// single fit); the curves mark these boundaries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<crate::train::StageMark>,
 }
 
 /// The data a run saw.
