@@ -314,18 +314,26 @@ fn train_and_record(
     callbacks.push(&mut stopped);
     let fit = |epochs| FitOptions {
         epochs,
-            batch_size: t.batch_size,
-            validation: Validation::Data(splits.validation_or_test()),
-            shuffle: t.shuffle,
-            verbosity: options.verbosity,
-            stream: options.stream,
-            initial_epoch,
-            resume_from: position.clone(),
-            interrupt: options.interrupt,
+        batch_size: t.batch_size,
+        validation: Validation::Data(splits.validation_or_test()),
+        shuffle: t.shuffle,
+        verbosity: options.verbosity,
+        stream: options.stream,
+        initial_epoch,
+        resume_from: position.clone(),
+        interrupt: options.interrupt,
     };
     let later = match t.resolved_stages() {
         None => model.fit_with_callbacks(train, fit(t.epochs), &mut callbacks)?,
-        Some(stages) => stages::fit(model, train, &stages, initial_epoch, fit, &mut callbacks, info)?,
+        Some(stages) => stages::fit(
+            model,
+            train,
+            &stages,
+            initial_epoch,
+            fit,
+            &mut callbacks,
+            info,
+        )?,
     };
     drop(callbacks);
     let mut history = earlier;
