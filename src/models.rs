@@ -30,6 +30,17 @@ pub fn mlp(hidden: &[usize], activation: Activation, classes: usize, l2: f64) ->
     layers
 }
 
+/// Flatten → Dense(units, activation) for each hidden layer → Dense(classes, softmax): an MLP
+/// whose hidden layers may differ in activation (notebook 001's first has none).
+pub fn mlp_layers(hidden: &[(usize, Activation)], classes: usize) -> Vec<LayerConfig> {
+    let mut layers = vec![LayerConfig::from(Flatten::new())];
+    for &(units, activation) in hidden {
+        layers.push(Dense::new(units).activation(activation).into());
+    }
+    layers.push(Dense::new(classes).activation(Activation::Softmax).into());
+    layers
+}
+
 /// Builds a layer list, adding BatchNormalization after a layer when asked and Dropout
 /// only when its rate is positive.
 struct Stack {
@@ -149,14 +160,87 @@ pub fn cnn(
 /// The same layers with an L2 penalty λ·Σw² on every kernel (Dense, Conv2D, …), replacing
 /// any they had; λ = 0 removes them. One knob for the L2 labs, sweeps and `--l2`.
 pub fn with_l2(layers: &[LayerConfig], lambda: f64) -> Result<Vec<LayerConfig>> {
+    with_l2_where(layers, lambda, |_, _| true)
+}
+
+/// Like [`with_l2`], but only on the layers named in `names` (Keras's names, as
+/// [`layer_names`] gives them): one factor shared by several chosen layers, as in notebook
+/// 004's `kernel_regularizer=l2(reg_factor)` on the two hidden layers and not the output.
+/// A name that is not a layer with a kernel is an error, so a typo cannot pass silently.
+pub fn with_l2_on(
+    layers: &[LayerConfig],
+    lambda: f64,
+    names: &[String],
+) -> Result<Vec<LayerConfig>> {
+    let all = layer_names(layers);
+    for name in names {
+        let Some(i) = all.iter().position(|n| n == name) else {
+            return Err(Error::invalid(format!(
+                "no layer is named '{name}' (the layers are {})",
+                all.join(", ")
+            )));
+        };
+        if !has_kernel(&layers[i])? {
+            return Err(Error::invalid(format!(
+                "layer '{name}' ({}) has no kernel to put L2 on",
+                layers[i].kind()
+            )));
+        }
+    }
+    with_l2_where(layers, lambda, |i, _| names.contains(&all[i]))
+}
+
+/// The hidden layers with a kernel, by name: every kernel but the last one (the output).
+pub fn hidden_kernel_names(layers: &[LayerConfig]) -> Result<Vec<String>> {
+    let names = layer_names(layers);
+    let mut with_kernel = Vec::new();
+    for (layer, name) in layers.iter().zip(names) {
+        if has_kernel(layer)? {
+            with_kernel.push(name);
+        }
+    }
+    with_kernel.pop();
+    Ok(with_kernel)
+}
+
+/// The names a fresh `Sequential` gives these layers: the layer's own `name`, else Keras's
+/// `dense`, `dense_1`, … (the same rule as `Sequential::add`).
+pub fn layer_names(layers: &[LayerConfig]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for layer in layers {
+        let name = layer.name().unwrap_or_else(|| {
+            let prefix = layer.default_prefix();
+            std::iter::once(prefix.to_string())
+                .chain((1..).map(|i| format!("{prefix}_{i}")))
+                .find(|n| !names.contains(n))
+                .expect("some suffix is free")
+        });
+        names.push(name);
+    }
+    names
+}
+
+/// A layer has a kernel exactly when its options have a kernel initializer.
+fn has_kernel(layer: &LayerConfig) -> Result<bool> {
+    let value =
+        serde_json::to_value(layer).map_err(|e| Error::invalid(format!("layer options: {e}")))?;
+    Ok(value.get("kernel_initializer").is_some())
+}
+
+fn with_l2_where(
+    layers: &[LayerConfig],
+    lambda: f64,
+    chosen: impl Fn(usize, &LayerConfig) -> bool,
+) -> Result<Vec<LayerConfig>> {
     layers
         .iter()
-        .map(|layer| {
+        .enumerate()
+        .map(|(i, layer)| {
             let mut value = serde_json::to_value(layer)
                 .map_err(|e| Error::invalid(format!("layer options: {e}")))?;
             let object = value.as_object_mut().expect("layers serialize as tables");
             // A layer has a kernel exactly when it has a kernel initializer.
-            if !object.contains_key("kernel_initializer") {
+            if !object.contains_key("kernel_initializer") || !chosen(i, layer) {
                 return Ok(layer.clone());
             }
             if lambda > 0.0 {
@@ -241,6 +325,47 @@ mod tests {
         assert!(names.contains(&"max_pooling2d_1"));
         assert!(summary.contains("max_pooling2d (MaxPooling2D)"));
         assert!(summary.contains("(None, 4, 4, 64)"));
+    }
+
+    #[test]
+    fn layer_names_are_the_ones_sequential_gives() {
+        let mut layers = cnn(&[32, 32, 3], 10, None, true);
+        layers[0] = relu_conv(32, 3).into();
+        if let LayerConfig::Conv2D(c) = &mut layers[0] {
+            c.name = Some("conv2d_2".into());
+        }
+        let model = Sequential::<f32>::from_configs(&[32, 32, 3], &layers, 0).unwrap();
+        let built: Vec<&str> = model.layers().iter().map(|l| l.name()).collect();
+        assert_eq!(layer_names(&layers), built);
+        assert_eq!(built[0], "conv2d_2");
+    }
+
+    #[test]
+    fn l2_on_named_layers_leaves_the_others_alone() {
+        let plain = mlp(&[500, 300], Activation::Relu, 10, 0.0);
+        let hidden = hidden_kernel_names(&plain).unwrap();
+        assert_eq!(hidden, ["dense", "dense_1"]);
+        let layers = with_l2_on(&plain, 1e-4, &hidden).unwrap();
+        let l2: Vec<bool> = layers
+            .iter()
+            .map(|l| {
+                serde_json::to_value(l)
+                    .unwrap()
+                    .get("kernel_regularizer")
+                    .is_some()
+            })
+            .collect();
+        assert_eq!(l2, [false, true, true, false]);
+        let model = Sequential::<f32>::from_configs(&[28, 28, 1], &layers, 0).unwrap();
+        assert_eq!(model.count_params(), (545_810, 0));
+
+        let typo = with_l2_on(&plain, 1e-4, &["dense_9".to_string()]).unwrap_err();
+        assert!(
+            typo.to_string().contains("no layer is named 'dense_9'"),
+            "{typo}"
+        );
+        let flat = with_l2_on(&plain, 1e-4, &["flatten".to_string()]).unwrap_err();
+        assert!(flat.to_string().contains("has no kernel"), "{flat}");
     }
 
     #[test]

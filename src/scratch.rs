@@ -112,6 +112,62 @@ pub fn by_hand(e: &Exercise) -> Solution {
     s
 }
 
+/// The notebook's own vectorized code, in numpy's order of operations: per-sample values as
+/// `by_hand` computes them, and `np.sum` as numpy adds (pairwise, [`numpy_sum`]), so `L` and
+/// `b2` round to the very digits notebook 001 prints (`0.1332476222330792`,
+/// `0.029249230265318685`; a plain running sum ends in `...793` and `...867`).
+#[allow(clippy::needless_range_loop)]
+pub fn by_hand_numpy_order(e: &Exercise) -> Solution {
+    let n = e.x.len() as f64;
+    let mut squares = Vec::with_capacity(e.x.len());
+    let mut d_z2s = Vec::with_capacity(e.x.len());
+    let mut s = by_hand(e);
+    for (x, &t) in e.x.iter().zip(&e.y) {
+        let mut h = [0.0; 3];
+        for j in 0..3 {
+            h[j] = sigmoid(e.w1[j][0] * x[0] + e.w1[j][1] * x[1] + e.b1[j]);
+        }
+        let z2 = e.w2[0] * h[0] + e.w2[1] * h[1] + e.w2[2] * h[2] + e.b2;
+        let y_hat = sigmoid(z2);
+        squares.push((y_hat - t).powi(2));
+        // dLdY = 1/N_points * (Y - Y_T);  dLdZ2 = dLdY * (sigmoid(Z2) * (1 - sigmoid(Z2)))
+        d_z2s.push((1.0 / n * (y_hat - t)) * (y_hat * (1.0 - y_hat)));
+    }
+    // L = (1/(2*N_points)) * np.sum(np.square(Y - Y_T));  dLdb2 = np.sum(dLdZ2, axis=0)
+    s.loss = (1.0 / (2.0 * n)) * numpy_sum(&squares);
+    s.grad_b2 = numpy_sum(&d_z2s);
+    s
+}
+
+/// `np.sum` of a contiguous float64 array: numpy's pairwise summation. Blocks of up to 128
+/// values are added in eight interleaved running sums, combined as ((r0+r1)+(r2+r3)) +
+/// ((r4+r5)+(r6+r7)), then the leftover values in turn; longer arrays split in two at
+/// half the length rounded down to a multiple of 8, and the halves' sums are added.
+pub fn numpy_sum(values: &[f64]) -> f64 {
+    let n = values.len();
+    if n < 8 {
+        return values.iter().fold(0.0, |acc, v| acc + v);
+    }
+    if n <= 128 {
+        let mut r = [0.0; 8];
+        r.copy_from_slice(&values[..8]);
+        let whole = n - n % 8;
+        for block in values[8..whole].chunks_exact(8) {
+            for (acc, v) in r.iter_mut().zip(block) {
+                *acc += v;
+            }
+        }
+        let mut total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for v in &values[whole..] {
+            total += v;
+        }
+        return total;
+    }
+    let half = n / 2;
+    let half = half - half % 8;
+    numpy_sum(&values[..half]) + numpy_sum(&values[half..])
+}
+
 /// The same network built from nabla's ops, differentiated by the tape.
 pub fn by_autodiff(e: &Exercise) -> Result<Solution> {
     let n = e.x.len();
@@ -182,6 +238,34 @@ impl Solution {
             numpy_repr_1d(&self.grad_w2),
             numpy_repr_1d(&self.grad_b1),
             python_float(self.grad_b2)
+        )
+    }
+}
+
+impl Solution {
+    /// What notebooks 001 and 003 print: `print(L)`, then `pp.pprint(gradients)` with
+    /// `pp = pprint.PrettyPrinter(indent=4)` and the keys `'W1'`, `'b1'`, `'W2'`, `'b2'`
+    /// (pprint sorts them), each array in numpy's repr (numpy 1.x's, which the notebooks ran).
+    ///
+    /// pprint puts the first key after `{` and `indent - 1` spaces and each further key on its
+    /// own line after `indent` spaces; an array's own continuation lines keep numpy's
+    /// indentation, as pprint inserts `repr(array)` unchanged.
+    pub fn notebook_printout(&self) -> String {
+        let rows: Vec<Vec<f64>> = self.grad_w1.iter().map(|r| r.to_vec()).collect();
+        let items = [
+            ("W1", numpy_repr_2d(&rows)),
+            ("W2", numpy_repr_1d(&self.grad_w2)),
+            ("b1", numpy_repr_1d(&self.grad_b1)),
+            ("b2", python_float(self.grad_b2)),
+        ];
+        let body: Vec<String> = items
+            .iter()
+            .map(|(key, value)| format!("'{key}': {value}"))
+            .collect();
+        format!(
+            "{}\n{{   {}}}",
+            python_float(self.loss),
+            body.join(",\n    ")
         )
     }
 }
@@ -260,6 +344,16 @@ fn numpy_elements(values: &[f64], all: &[f64]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numpy_sum_is_pairwise() {
+        // 0.1 added 1000 times: a running sum drifts to 99.9999999999986; numpy's pairwise
+        // sum gives 100.00000000000001 (np.sum(np.full(1000, 0.1)), numpy 2.4.6).
+        let tenths = vec![0.1; 1000];
+        assert_eq!(numpy_sum(&tenths), 100.00000000000001);
+        assert_eq!(tenths.iter().sum::<f64>(), 99.9999999999986);
+        assert_eq!(numpy_sum(&[1.0, 2.0, 3.0]), 6.0);
+    }
 
     #[test]
     fn numpy_repr_layout() {

@@ -381,7 +381,7 @@ fn nabla_run_and_sweep_from_the_command_line() {
             .output()
             .unwrap()
     };
-    let lab = Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/l2_sweep.toml");
+    let lab = Path::new(env!("CARGO_MANIFEST_DIR")).join("labs/004_586704af337f9bfc/l2_sweep.toml");
     let lab = lab.to_str().unwrap();
     let out = dir.join("run");
     let run = nabla(&[
@@ -423,4 +423,50 @@ fn nabla_run_and_sweep_from_the_command_line() {
     let no_sweep = nabla(&["sweep", bad.to_str().unwrap()]);
     assert!(!no_sweep.status.success());
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn l2_layers_and_stages_are_checked_where_they_are_written() {
+    let text = "\
+[model]
+l2 = 1e-4
+l2_layers = [\"dense\", \"dense_9\"]
+layers = [{ type = \"Flatten\" }, { type = \"Dense\", units = 8 }, { type = \"Dense\", units = 10 }]
+";
+    let file = nabla::experiment::ExperimentFile::parse("lab.toml".as_ref(), text).unwrap();
+    let err = file.base().unwrap_err().to_string();
+    assert!(
+        err.starts_with("lab.toml:3: model.l2_layers: no layer is named 'dense_9'"),
+        "{err}"
+    );
+
+    let staged = "\
+[model]
+layers = [{ type = \"Flatten\" }, { type = \"Dense\", units = 10, activation = \"softmax\" }]
+[[training.stages]]
+optimizer = \"sgd\"
+loss = \"mse\"
+epochs = 2
+[[training.stages]]
+compile = false
+epochs = 3
+[[training.stages]]
+compile = false
+optimizer = \"adam\"
+epochs = 1
+";
+    let file = nabla::experiment::ExperimentFile::parse("lab.toml".as_ref(), staged).unwrap();
+    let err = file.base().unwrap_err().to_string();
+    assert!(
+        err.starts_with("lab.toml:11: training.stages[2].compile:"),
+        "{err}"
+    );
+    let fixed = staged.replace("optimizer = \"adam\"\n", "");
+    let file = nabla::experiment::ExperimentFile::parse("lab.toml".as_ref(), &fixed).unwrap();
+    let stages = file.base().unwrap().training.resolved_stages().unwrap();
+    assert_eq!(stages.len(), 3);
+    let (optimizer, loss) = stages[0].compile.clone().unwrap();
+    assert_eq!(optimizer, nabla::nn::OptimizerConfig::sgd(0.01, 0.0));
+    assert_eq!(loss, nabla::nn::Loss::MeanSquaredError);
+    assert!(stages[1].compile.is_none() && stages[2].compile.is_none());
 }

@@ -200,3 +200,68 @@ fn gradcheck_command_passes_the_convolutional_models() {
         );
     }
 }
+
+/// What notebook 001 (`shared/seeds/001_2e55c0b31b1bd102.txt`, cells In [7] and In [8])
+/// shows, line for line, where its text conversion kept numpy's layout. (The conversion
+/// re-indented W1's continuation rows and dropped a space after `{`; those lines are compared
+/// with real numpy's output instead, `fixtures/scratch_printout_001.txt`.)
+const NOTEBOOK_001_LINES: [&str; 4] = [
+    "0.1332476222330792",
+    "    'W2': array([0.02216011, 0.02433097, 0.01797174]),",
+    "    'b1': array([ 0.00492577, -0.00058023, -0.00065977]),",
+    "    'b2': 0.029249230265318685}",
+];
+
+fn notebook_printout() -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_nabla"))
+        .args(["scratch", "--notebook"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn scratch_prints_what_notebook_001_prints() {
+    let ours = notebook_printout();
+    // Real numpy + pprint running the notebook's code (make_scratch_printout.py).
+    let numpy = include_str!("fixtures/scratch_printout_001.txt");
+    assert_eq!(ours, numpy);
+    for line in NOTEBOOK_001_LINES {
+        assert!(
+            ours.lines().any(|l| l == line),
+            "missing {line:?} in\n{ours}"
+        );
+    }
+    let first = ours.lines().nth(1).unwrap();
+    assert_eq!(first, "{   'W1': array([[ 0.00244596,  0.00262019],");
+}
+
+#[test]
+fn scratch_prints_what_notebook_003_prints_but_its_summation_order() {
+    // 003 sums b2 as ones·dL/dZ2 (a dot product), which rounds differently in the last
+    // digit: 0.029249230265318688 against np.sum's ...685. Every other line is identical.
+    let ours = notebook_printout();
+    let numpy = include_str!("fixtures/scratch_printout_003.txt");
+    let (a, b): (Vec<&str>, Vec<&str>) = (ours.lines().collect(), numpy.lines().collect());
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        if y.contains("'b2'") {
+            assert_eq!(*y, "    'b2': 0.029249230265318688}");
+            let value = |s: &str| -> f64 {
+                s.trim_start_matches("    'b2': ")
+                    .trim_end_matches('}')
+                    .parse()
+                    .unwrap()
+            };
+            assert!((value(x) - value(y)).abs() < 1e-17, "{x} vs {y}");
+            assert_ne!(x, y, "nabla sums like np.sum, not like 003's dot product");
+        } else {
+            assert_eq!(x, y);
+        }
+    }
+}

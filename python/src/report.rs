@@ -117,6 +117,7 @@ pub fn write_report(
             plots: spec.output.plots.iter().map(|p| p.name().into()).collect(),
             epochs: epochs_asked,
             epochs_done: epochs,
+            stages: Vec::new(),
             trainable_params: trainable,
             non_trainable_params: frozen,
             data: DataFacts {

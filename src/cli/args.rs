@@ -117,15 +117,21 @@ pub struct ModelArgs {
     /// Architecture.
     #[arg(long, value_enum, default_value = "mlp")]
     pub model: ModelName,
-    /// Hidden Dense layer sizes, comma-separated (empty for none).
+    /// Hidden Dense layer sizes, comma-separated (empty for none); a size may name its own
+    /// activation, e.g. `128:linear,64` (notebook 001's first hidden layer has none).
     #[arg(long, default_value = "128")]
     pub hidden: String,
-    /// Activation of the hidden layers.
+    /// Activation of the hidden layers that do not name their own.
     #[arg(long, default_value = "relu")]
     pub activation: String,
-    /// L2 factor λ: adds λ·Σw² over every kernel to the loss.
+    /// L2 factor λ: adds λ·Σw² over the kernels of --l2-layers to the loss.
     #[arg(long, default_value_t = 0.0)]
     pub l2: f64,
+    /// Which kernels --l2 goes on: `all`, `hidden` (every kernel but the output layer's, as
+    /// notebook 004 does), or layer names, comma-separated (`dense,dense_1`).
+    #[arg(long, default_value = "all")]
+    #[serde(default = "all_layers")]
+    pub l2_layers: String,
     /// Dropout rate for lenet5 and cnn (default: none for lenet5; 0.5 / 0.3 for cnn on
     /// MNIST- / CIFAR-shaped data, none with --batch-norm).
     #[arg(long, value_name = "RATE")]
@@ -135,19 +141,51 @@ pub struct ModelArgs {
     pub batch_norm: bool,
 }
 
+fn all_layers() -> String {
+    "all".into()
+}
+
 impl ModelArgs {
-    pub fn hidden_sizes(&self) -> Result<Vec<usize>> {
+    /// (units, activation) of each hidden layer: `128:linear,64` → (128, linear), (64, --activation).
+    pub fn hidden_layers(&self) -> Result<Vec<(usize, Activation)>> {
+        let default = Activation::parse(&self.activation)
+            .map_err(|e| Error::invalid(format!("--activation: {e}")))?;
         self.hidden
             .split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .map(|s| match s.parse::<usize>() {
-                Ok(n) if n > 0 => Ok(n),
-                _ => Err(Error::invalid(format!(
-                    "--hidden: '{s}' is not a positive layer size (expected e.g. 128,64)"
-                ))),
+            .map(|s| {
+                let (size, activation) = match s.split_once(':') {
+                    Some((size, name)) => {
+                        let activation = Activation::parse(name.trim())
+                            .map_err(|e| Error::invalid(format!("--hidden '{s}': {e}")))?;
+                        (size.trim(), activation)
+                    }
+                    None => (s, default),
+                };
+                match size.parse::<usize>() {
+                    Ok(n) if n > 0 => Ok((n, activation)),
+                    _ => Err(Error::invalid(format!(
+                        "--hidden: '{s}' is not a positive layer size (expected e.g. 128,64 or 128:linear)"
+                    ))),
+                }
             })
             .collect()
+    }
+
+    /// Puts --l2 on the kernels --l2-layers names.
+    fn with_l2(&self, layers: Vec<LayerConfig>) -> Result<Vec<LayerConfig>> {
+        let names: Vec<String> = match self.l2_layers.trim() {
+            "all" => return models::with_l2(&layers, self.l2),
+            "hidden" => models::hidden_kernel_names(&layers)?,
+            list => list
+                .split(',')
+                .map(|n| n.trim().to_string())
+                .filter(|n| !n.is_empty())
+                .collect(),
+        };
+        models::with_l2_on(&layers, self.l2, &names)
+            .map_err(|e| Error::invalid(format!("--l2-layers: {e}")))
     }
 
     /// The model's layers for samples of `input_shape` and `classes` classes.
@@ -158,7 +196,7 @@ impl ModelArgs {
                 self.l2
             )));
         }
-        let activation = Activation::parse(&self.activation)
+        Activation::parse(&self.activation)
             .map_err(|e| Error::invalid(format!("--activation: {e}")))?;
         if let Some(rate) = self.dropout {
             if !(0.0..1.0).contains(&rate) {
@@ -181,21 +219,90 @@ impl ModelArgs {
                         "--dropout and --batch-norm apply to --model lenet5 and cnn",
                     ));
                 }
-                Ok(models::mlp(
-                    &self.hidden_sizes()?,
-                    activation,
-                    classes,
-                    self.l2,
-                ))
+                self.with_l2(models::mlp_layers(&self.hidden_layers()?, classes))
             }
-            ModelName::Lenet5 => models::with_l2(
-                &models::lenet5(classes, self.dropout.unwrap_or(0.0), self.batch_norm),
-                self.l2,
-            ),
-            ModelName::Cnn => models::with_l2(
-                &models::cnn(input_shape, classes, self.dropout, self.batch_norm),
-                self.l2,
-            ),
+            ModelName::Lenet5 => self.with_l2(models::lenet5(
+                classes,
+                self.dropout.unwrap_or(0.0),
+                self.batch_norm,
+            )),
+            ModelName::Cnn => self.with_l2(models::cnn(
+                input_shape,
+                classes,
+                self.dropout,
+                self.batch_norm,
+            )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nabla::train::Sequential;
+
+    fn args(hidden: &str, l2: f64, l2_layers: &str) -> ModelArgs {
+        ModelArgs {
+            model: ModelName::Mlp,
+            hidden: hidden.into(),
+            activation: "relu".into(),
+            l2,
+            l2_layers: l2_layers.into(),
+            dropout: None,
+            batch_norm: false,
+        }
+    }
+
+    fn regularized(layers: &[LayerConfig]) -> Vec<bool> {
+        layers
+            .iter()
+            .map(|l| {
+                serde_json::to_value(l)
+                    .unwrap()
+                    .get("kernel_regularizer")
+                    .is_some()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_hidden_layer_may_have_no_activation() {
+        // Notebook 001: Dense(128) with Keras's default (none), Dense(64, relu), softmax.
+        let layers = args("128:linear,64", 0.0, "all")
+            .layers(&[28, 28, 1], 10)
+            .unwrap();
+        let activations: Vec<String> = layers
+            .iter()
+            .filter_map(|l| match l {
+                LayerConfig::Dense(d) => Some(format!("{:?}", d.activation)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(activations, ["Linear", "Relu", "Softmax"]);
+        let model = Sequential::<f32>::from_configs(&[28, 28, 1], &layers, 0).unwrap();
+        assert_eq!(model.count_params(), (109_386, 0));
+        let bad = args("128:tanhh", 0.0, "all").layers(&[28, 28, 1], 10);
+        assert!(bad
+            .unwrap_err()
+            .to_string()
+            .contains("--hidden '128:tanhh'"));
+    }
+
+    #[test]
+    fn l2_goes_on_the_layers_asked_for() {
+        let shape = [28, 28, 1];
+        let all = args("500,300", 1e-4, "all").layers(&shape, 10).unwrap();
+        assert_eq!(regularized(&all), [false, true, true, true]);
+        // Notebook 004: kernel_regularizer=l2(...) on the hidden layers, not the output.
+        let hidden = args("500,300", 1e-4, "hidden").layers(&shape, 10).unwrap();
+        assert_eq!(regularized(&hidden), [false, true, true, false]);
+        let named = args("500,300", 1e-4, "dense_1").layers(&shape, 10).unwrap();
+        assert_eq!(regularized(&named), [false, false, true, false]);
+        let typo = args("500,300", 1e-4, "dense_7")
+            .layers(&shape, 10)
+            .unwrap_err();
+        assert!(typo
+            .to_string()
+            .starts_with("--l2-layers: no layer is named 'dense_7'"));
     }
 }

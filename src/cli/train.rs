@@ -185,6 +185,7 @@ fn spec_of(args: &TrainArgs, cache: &DataCache) -> Result<RunSpec> {
             input_shape: None,
             l2: None,
             from: None,
+            l2_layers: None,
             layers,
         },
         training: TrainingSpec {

@@ -93,6 +93,11 @@ pub struct DataConfig {
     /// Standardize each feature with mean and deviation fitted on the training data only.
     #[serde(default)]
     pub standardize: bool,
+    /// What `standardize` fits on: the training part after the validation split (`train`,
+    /// the default), or the whole training file before it (`dev`, as notebook 003 does with
+    /// `StandardScaler().fit_transform(x_dev)` and then `train_test_split`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub standardize_fit: StandardizeFit,
     /// Use only this many training samples (a seeded random choice), for quick runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<usize>,
@@ -119,6 +124,21 @@ pub struct DataConfig {
     pub progress: bool,
 }
 
+/// The data a standardization is fitted on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StandardizeFit {
+    /// The training part, after the validation split: nothing held out leaks in.
+    #[default]
+    Train,
+    /// The whole training file (train + validation), before the split.
+    Dev,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
+}
+
 fn default_split_seed() -> u32 {
     42
 }
@@ -141,6 +161,7 @@ impl Default for DataConfig {
             validation_split: None,
             split_seed: default_split_seed(),
             standardize: false,
+            standardize_fit: StandardizeFit::default(),
             limit: None,
             test_limit: None,
             csv: None,
@@ -219,6 +240,10 @@ impl DataConfig {
         if let Some(n) = self.test_limit.or(self.limit) {
             test = random_subset(&test, n, self.split_seed);
         }
+        let fit_on_dev = self.standardize && self.standardize_fit == StandardizeFit::Dev;
+        if fit_on_dev {
+            standardize(&mut train, &mut [&mut test]);
+        }
         let mut validation = match self.validation_split {
             None => None,
             Some(fraction) => {
@@ -229,7 +254,7 @@ impl DataConfig {
                 Some(validation)
             }
         };
-        if self.standardize {
+        if self.standardize && !fit_on_dev {
             match validation.as_mut() {
                 Some(v) => standardize(&mut train, &mut [v, &mut test]),
                 None => standardize(&mut train, &mut [&mut test]),
@@ -348,6 +373,40 @@ mod tests {
         }
         let again = config.load().unwrap();
         assert_eq!(again.train.labels, splits.train.labels);
+    }
+
+    #[test]
+    fn standardization_fits_where_asked() {
+        let on = |fit| DataConfig {
+            limit: Some(300),
+            validation_split: Some(0.2),
+            standardize: true,
+            standardize_fit: fit,
+            ..DataConfig::default()
+        };
+        let mean = |t: &crate::data::Transform| match t {
+            crate::data::Transform::Standardize { mean, .. } => mean.clone(),
+            other => panic!("not standardized: {other:?}"),
+        };
+        let train_fit = on(StandardizeFit::Train).load().unwrap();
+        let dev_fit = on(StandardizeFit::Dev).load().unwrap();
+        // Same split either way; only the fitted statistics differ.
+        assert_eq!(train_fit.train.labels, dev_fit.train.labels);
+        assert_eq!(train_fit.train.len(), 240);
+        let dev = on(StandardizeFit::Train);
+        let whole = DataConfig {
+            validation_split: None,
+            ..dev
+        }
+        .load()
+        .unwrap();
+        assert_eq!(mean(&dev_fit.train.transform), mean(&whole.train.transform));
+        assert_ne!(
+            mean(&train_fit.train.transform),
+            mean(&dev_fit.train.transform)
+        );
+        let v = dev_fit.validation.as_ref().unwrap();
+        assert_eq!(mean(&v.transform), mean(&dev_fit.test.transform));
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub use download::{
 };
 pub use idx::{encode_idx, is_gzip, parse_idx, read_idx, write_idx, write_idx_gz, IdxArray};
 pub use image::{read_png, Image};
-pub use load::{DataConfig, DataSource, Scaling, Splits, DEBIAN_FASHION_MNIST};
+pub use load::{DataConfig, DataSource, Scaling, Splits, StandardizeFit, DEBIAN_FASHION_MNIST};
 pub use mnist::{
     has_idx_files, load_fashion_mnist_dir, load_idx_dir, load_idx_pair, load_mnist_dir,
     FASHION_MNIST_CLASSES, MNIST_FILES,

@@ -355,10 +355,13 @@ impl ExperimentFile {
                 "is needed for csv data without csv_shape (e.g. input_shape = [784])",
             ));
         };
-        let layers = experiment
-            .model
-            .layer_configs()
-            .map_err(|e| self.error(origin, "model.l2", &e.to_string()))?;
+        let layers = experiment.model.layer_configs().map_err(|e| {
+            let key = match experiment.model.l2_layers {
+                Some(_) => "model.l2_layers",
+                None => "model.l2",
+            };
+            self.error(origin, key, &e.to_string())
+        })?;
         let mut model = Sequential::<f32>::with_seed(&shape, experiment.training.seed);
         for (i, layer) in layers.into_iter().enumerate() {
             model
@@ -437,6 +440,21 @@ fn normalize(table: &mut Table) {
     let Some(Value::Table(training)) = table.get_mut("training") else {
         return;
     };
+    if let Some(Value::Array(stages)) = training.get_mut("stages") {
+        for stage in stages.iter_mut() {
+            let Value::Table(stage) = stage else { continue };
+            if let Some(Value::String(name)) = stage.get("optimizer") {
+                let mut t = Table::new();
+                t.insert("type".into(), Value::String(name.to_ascii_lowercase()));
+                stage.insert("optimizer".into(), Value::Table(t));
+            }
+            if let Some(Value::String(name)) = stage.get("loss") {
+                if let Ok(loss) = Loss::parse(name) {
+                    stage.insert("loss".into(), Value::String(loss.name().into()));
+                }
+            }
+        }
+    }
     match training.get("optimizer") {
         Some(Value::String(name)) => {
             let mut t = Table::new();

@@ -139,6 +139,18 @@ fn write_comparison(
     }
     write_atomic(out.join("comparison.csv"), csv.as_bytes())?;
     report.table(&headers, &rows);
+    // Which variant is best, and whether one run each can say so (it cannot: no spread).
+    let finals: Vec<(String, Vec<f64>)> = results
+        .iter()
+        .filter_map(|(name, r)| Some((name.clone(), vec![r.metric("val_accuracy")?])))
+        .collect();
+    let findings = crate::report::findings::variant_findings(&finals, "val_accuracy", true);
+    if !findings.is_empty() {
+        report.section("Findings");
+        for f in &findings {
+            report.paragraph(f.text.clone());
+        }
+    }
     for (stem, key, title, y) in [
         (
             "val_accuracy",

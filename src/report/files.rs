@@ -83,6 +83,22 @@ pub struct RunInfo {
     pub trainable_params: usize,
     pub non_trainable_params: usize,
     pub data: DataFacts,
+    /// Where each stage of a `[[training.stages]]` run begins in the history (empty for a
+    /// single fit); the curves mark these boundaries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<StageMark>,
+}
+
+/// Where a stage of a staged run sits in its history: epochs `start .. start + epochs`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StageMark {
+    pub label: String,
+    pub start: usize,
+    pub epochs: usize,
+    /// Whether the stage began with a compile (a new optimizer, maybe a new loss).
+    pub compiled: bool,
+    /// The loss the stage trained with, by Keras's name.
+    pub loss: String,
 }
 
 /// The data a run saw.

@@ -5,6 +5,7 @@
 
 pub mod atomic;
 pub mod files;
+pub mod findings;
 pub mod html;
 pub mod metrics;
 pub mod plots;

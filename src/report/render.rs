@@ -2,6 +2,7 @@
 //! model, nothing from training), so a run can be archived, shared and re-rendered later —
 //! including one that was interrupted or failed: what exists is shown.
 
+use crate::report::findings::{gradient_findings, history_findings, Finding, Kind};
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
@@ -70,16 +71,21 @@ pub fn render(dir: &Path) -> Result<Rendered> {
         report.paragraph("No epoch finished.");
     } else {
         if wants("curves") {
-            let curves = keep(plots::training_curves(
-                dir,
-                "curves",
-                &TrainingCurves {
-                    loss: history.get("loss"),
-                    val_loss: history.get("val_loss"),
-                    accuracy: history.get("accuracy"),
-                    val_accuracy: history.get("val_accuracy"),
-                },
-            )?);
+            let lines = TrainingCurves {
+                loss: history.get("loss"),
+                val_loss: history.get("val_loss"),
+                accuracy: history.get("accuracy"),
+                val_accuracy: history.get("val_accuracy"),
+            };
+            let marks: Vec<(usize, String)> = info
+                .stages
+                .iter()
+                .map(|s| (s.start, s.label.clone()))
+                .collect();
+            let curves = keep(match marks.is_empty() {
+                true => plots::training_curves(dir, "curves", &lines)?,
+                false => plots::staged_training_curves(dir, "curves", &lines, &marks)?,
+            });
             report.image_file("Loss and accuracy per epoch", &curves)?;
         }
         let (headers, rows) = history.table();
@@ -161,6 +167,13 @@ pub fn render(dir: &Path) -> Result<Rendered> {
     }
     if let Some(g) = &gradients {
         gradients_section(dir, g, &mut report, &mut keep)?;
+    }
+    let findings = run_findings(&info, &history, gradients.as_ref());
+    if !findings.is_empty() {
+        report.section("Findings");
+        for f in findings {
+            report.paragraph(f.text);
+        }
     }
     if wants("activations") {
         report.section("Activation functions");
@@ -332,6 +345,56 @@ struct DeadReluView {
 #[derive(Deserialize)]
 struct WarningView {
     message: String,
+}
+
+/// What the run's numbers say (see `report::findings`), from `run.json`, `history.csv` and
+/// `gradients.json` only. A staged run's losses change units where the loss function changes,
+/// so its curve is read stage by stage: each stage's last validation accuracy, and the history
+/// findings of the last stage.
+fn run_findings(info: &RunInfo, h: &Columns, g: Option<&GradientsView>) -> Vec<Finding> {
+    let mut found = Vec::new();
+    let val_accuracy = h.get("val_accuracy");
+    let (from, prefix) = match info.stages.last() {
+        None => (0, String::new()),
+        Some(last) => {
+            let per_stage: Vec<String> = info
+                .stages
+                .iter()
+                .filter_map(|s| {
+                    let end = s.start + s.epochs;
+                    val_accuracy
+                        .get(end.checked_sub(1)?)
+                        .map(|a| format!("{} (epochs {}-{}) {a:.4}", s.label, s.start + 1, end))
+                })
+                .collect();
+            found.push(Finding {
+                kind: Kind::StagedVsFair,
+                text: format!(
+                    "One model trained in {} stages, each continuing from the last; validation \
+                     accuracy at the end of each: {}. A stage's number carries every stage \
+                     before it: compare choices with fresh models (the lab's fair version).",
+                    info.stages.len(),
+                    per_stage.join(", ")
+                ),
+            });
+            (last.start, format!("In the last stage ({}): ", last.label))
+        }
+    };
+    let slice = |v: &[f64]| v.get(from..).unwrap_or(&[]).to_vec();
+    for mut f in history_findings(&slice(h.get("loss")), &slice(h.get("val_loss"))) {
+        f.text = format!("{prefix}{}", f.text);
+        found.push(f);
+    }
+    if let Some(p) = g.and_then(|g| g.probe.as_ref()) {
+        let stds: Vec<(String, f64)> = p
+            .layers
+            .iter()
+            .zip(&p.stds)
+            .filter_map(|(name, s)| Some((name.clone(), (*s.last()?)?)))
+            .collect();
+        found.extend(gradient_findings(&stds));
+    }
+    found
 }
 
 fn nan(v: &[Option<f64>]) -> Vec<f64> {

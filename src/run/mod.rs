@@ -34,6 +34,7 @@ mod pipeline;
 mod probe;
 mod record;
 mod spec;
+mod stages;
 
 pub use callbacks::{CallbacksSpec, CheckpointSpec, EarlyStoppingSpec, ReduceLrSpec};
 pub use clock::{iso as utc_iso, stamp as utc_stamp};

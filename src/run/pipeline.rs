@@ -19,6 +19,7 @@ use super::images::{prediction_images, sample_images, spread_rows, PROBE_SAMPLES
 use super::probe::GradientRecorder;
 use super::record::{GradientsFile, RunRecord};
 use super::spec::{Plot, RunSpec};
+use super::stages;
 use crate::data::{Dataset, Splits};
 use crate::error::{Error, Result};
 use crate::report::files::{CHECKPOINT, MODEL, SPEC, SUMMARY};
@@ -154,6 +155,7 @@ pub fn run(spec: &RunSpec, mut options: RunOptions) -> Result<RunOutput> {
         trainable_params: trainable,
         non_trainable_params: frozen,
         data: data_facts(spec, &splits),
+        stages: Vec::new(),
     };
     let dir = options.out.as_ref().map(RunDir::create).transpose()?;
     let samples = sample_images(&splits.train);
@@ -332,21 +334,29 @@ fn train_and_record(
         callbacks.push(c);
     }
     callbacks.push(&mut stopped);
-    let later = model.fit_with_callbacks(
-        train,
-        FitOptions {
-            epochs: t.epochs,
-            batch_size: t.batch_size,
-            validation: Validation::Data(splits.validation_or_test()),
-            shuffle: t.shuffle,
-            verbosity: options.verbosity,
-            stream: options.stream,
+    let fit = |epochs| FitOptions {
+        epochs,
+        batch_size: t.batch_size,
+        validation: Validation::Data(splits.validation_or_test()),
+        shuffle: t.shuffle,
+        verbosity: options.verbosity,
+        stream: options.stream,
+        initial_epoch,
+        resume_from: position.clone(),
+        interrupt: options.interrupt,
+    };
+    let later = match t.resolved_stages() {
+        None => model.fit_with_callbacks(train, fit(t.epochs), &mut callbacks)?,
+        Some(stages) => stages::fit(
+            model,
+            train,
+            &stages,
             initial_epoch,
-            resume_from: position,
-            interrupt: options.interrupt,
-        },
-        &mut callbacks,
-    )?;
+            fit,
+            &mut callbacks,
+            info,
+        )?,
+    };
     drop(callbacks);
     let mut history = earlier;
     history.extend(&later);

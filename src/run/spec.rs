@@ -42,6 +42,11 @@ pub struct ModelSpec {
     /// own `kernel_regularizer` is replaced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub l2: Option<f64>,
+    /// Which layers `l2` goes on, by name (`["dense", "dense_1"]`: the hidden layers of an
+    /// MLP, not its output); every layer with a kernel when absent. Sweeping `model.l2` then
+    /// sweeps one factor shared by exactly these layers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub l2_layers: Option<Vec<String>>,
     /// Start from this model file (`.keras`, `.h5` or `.safetensors`) instead of `layers`:
     /// its layers and weights train further with `[training]`, or are only evaluated with
     /// `epochs = 0`. The file's own compile settings give way to `[training]`'s.
@@ -74,6 +79,30 @@ pub struct TrainingSpec {
     pub shuffle: bool,
     #[serde(default, skip_serializing_if = "is_default")]
     pub callbacks: CallbacksSpec,
+    /// `[[training.stages]]`: train the one model in several compile-and-fit steps, as
+    /// notebook 002 does; `epochs` above is then unused. The histories concatenate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<StageSpec>,
+}
+
+/// One stage: `model.compile(optimizer, loss)` (unless `compile = false`), then
+/// `model.fit(epochs)`. An omitted optimizer or loss is the previous stage's (the first
+/// stage's default is `[training]`'s).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageSpec {
+    /// A name for the curves and the report, e.g. "MSE", "SGD".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Compile first (a new optimizer, its state at zero, as Keras's `compile` makes); false
+    /// keeps training with the optimizer the model has.
+    #[serde(default = "yes")]
+    pub compile: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimizer: Option<OptimizerConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<Loss>,
+    pub epochs: usize,
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {
@@ -198,6 +227,7 @@ impl Default for TrainingSpec {
             seed: 0,
             shuffle: true,
             callbacks: CallbacksSpec::default(),
+            stages: Vec::new(),
         }
     }
 }
@@ -231,10 +261,48 @@ impl ModelSpec {
     /// Which layers have a kernel is read from the layer's own serialized options (it has a
     /// `kernel_initializer`), so a new layer type gets `l2` without this code changing.
     pub fn layer_configs(&self) -> Result<Vec<LayerConfig>> {
-        match self.l2 {
-            None => Ok(self.layers.clone()),
-            Some(lambda) => crate::models::with_l2(&self.layers, lambda),
+        match (self.l2, &self.l2_layers) {
+            (None, None) => Ok(self.layers.clone()),
+            (None, Some(_)) => Err(crate::error::Error::invalid(
+                "l2_layers names where model.l2 goes, but model.l2 is not set",
+            )),
+            (Some(lambda), None) => crate::models::with_l2(&self.layers, lambda),
+            (Some(lambda), Some(names)) => crate::models::with_l2_on(&self.layers, lambda, names),
         }
+    }
+}
+
+impl TrainingSpec {
+    /// The stages to fit, each with its optimizer and loss resolved (`None` when it does not
+    /// compile), or `None` for a plain single fit.
+    pub fn resolved_stages(&self) -> Option<Vec<crate::train::Stage>> {
+        if self.stages.is_empty() {
+            return None;
+        }
+        let mut optimizer = self.optimizer.clone();
+        let mut loss = self.loss;
+        let stages = self
+            .stages
+            .iter()
+            .enumerate()
+            .map(|(i, stage)| {
+                if let Some(o) = &stage.optimizer {
+                    optimizer = o.clone();
+                }
+                if let Some(l) = stage.loss {
+                    loss = l;
+                }
+                crate::train::Stage {
+                    label: stage
+                        .label
+                        .clone()
+                        .unwrap_or_else(|| format!("stage {}", i + 1)),
+                    compile: stage.compile.then(|| (optimizer.clone(), loss)),
+                    epochs: stage.epochs,
+                }
+            })
+            .collect();
+        Some(stages)
     }
 }
 
@@ -264,6 +332,23 @@ impl RunSpec {
             return fail("training.optimizer", e.to_string());
         }
         t.callbacks.check()?;
+        for (i, stage) in t.stages.iter().enumerate() {
+            if stage.epochs == 0 {
+                return fail(
+                    &format!("training.stages[{i}].epochs"),
+                    "must be at least 1".into(),
+                );
+            }
+            if let Some(Err(e)) = stage.optimizer.as_ref().map(|o| o.validate()) {
+                return fail(&format!("training.stages[{i}].optimizer"), e.to_string());
+            }
+            if !stage.compile && (stage.optimizer.is_some() || stage.loss.is_some()) {
+                return fail(
+                    &format!("training.stages[{i}].compile"),
+                    "a stage that does not compile keeps its optimizer and loss: drop them or compile".into(),
+                );
+            }
+        }
         if let Err(e) = self.data.validate() {
             let message = e.to_string();
             let key = message
@@ -308,6 +393,7 @@ impl RunSpec {
                 input_shape: None,
                 l2: None,
                 from: None,
+                l2_layers: None,
                 layers: Vec::new(),
             },
             training: TrainingSpec::default(),

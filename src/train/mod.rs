@@ -11,6 +11,7 @@ mod history;
 mod progress;
 pub mod saving;
 mod sequential;
+mod stages;
 mod summary;
 
 pub use batches::{BatchSource, TensorData};
@@ -24,4 +25,5 @@ pub use history::{EpochLogs, History};
 pub use progress::{Stream, Verbosity};
 pub use saving::{read_model_file, ModelFile};
 pub use sequential::{BatchResult, Evaluation, LayerOutput, Sequential};
+pub use stages::{fit_stages, Stage, StageMark};
 pub use summary::shape_text;

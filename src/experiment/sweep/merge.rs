@@ -195,6 +195,13 @@ fn write_summary(
     headers.push(format!("{metric} (mean ± std)"));
     headers.push("test accuracy (mean ± std)".into());
     report.section("Summary").table(&headers, &rows);
+    let findings = sweep_findings(axes, records, metric);
+    if !findings.is_empty() {
+        report.section("Findings");
+        for f in &findings {
+            report.paragraph(f.text.clone());
+        }
+    }
 
     // The error-bar plot: against the first axis that spans decades, one plot for each
     // combination of the other axes.
@@ -311,4 +318,52 @@ fn csv_field(v: &str) -> String {
     } else {
         v.to_string()
     }
+}
+
+/// The sweep's question answered from its cells: the best grid point and whether it beats the
+/// next beyond the replicates' spread, and, for one numeric axis (an L2 factor), the value
+/// with the best mean.
+fn sweep_findings(
+    axes: &[(String, Vec<toml::Value>)],
+    records: &[CellRecord],
+    metric: &str,
+) -> Vec<crate::report::findings::Finding> {
+    use crate::report::findings::{best_factor, variant_findings};
+    let higher_better = metric.contains("accuracy");
+    let mut points: Vec<(usize, String, Vec<f64>)> = Vec::new();
+    for r in records {
+        let Some(value) = r.result.metric(metric) else {
+            continue;
+        };
+        match points.iter_mut().find(|p| p.0 == r.point) {
+            Some(p) => p.2.push(value),
+            None => {
+                let label = r
+                    .settings
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                points.push((r.point, label, vec![value]));
+            }
+        }
+    }
+    points.sort_by_key(|p| p.0);
+    let named: Vec<(String, Vec<f64>)> =
+        points.iter().map(|p| (p.1.clone(), p.2.clone())).collect();
+    let mut found = variant_findings(&named, metric, higher_better);
+    if let [(key, values)] = axes {
+        let numeric: Option<Vec<f64>> = values
+            .iter()
+            .map(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64)))
+            .collect();
+        if let Some(xs) = numeric {
+            let at: Vec<(f64, Vec<f64>)> = points
+                .iter()
+                .filter_map(|p| xs.get(p.0).map(|&x| (x, p.2.clone())))
+                .collect();
+            found.extend(best_factor(key, &at, metric, higher_better));
+        }
+    }
+    found
 }

@@ -28,10 +28,27 @@ pub fn training_curves(dir: &Path, stem: &str, curves: &TrainingCurves) -> Resul
             "training curves need at least the loss per epoch",
         ));
     }
-    render(dir, stem, &Curves(*curves))
+    render(dir, stem, &Curves(*curves, &[]))
 }
 
-struct Curves<'a>(TrainingCurves<'a>);
+/// Like [`training_curves`], for one model trained in stages (notebook 002): a vertical line
+/// where each stage after the first begins, `(first epoch of the stage, from 0; label)`.
+pub fn staged_training_curves(
+    dir: &Path,
+    stem: &str,
+    curves: &TrainingCurves,
+    stages: &[(usize, String)],
+) -> Result<PlotFiles> {
+    super::check_dir(dir)?;
+    if curves.loss.is_empty() && curves.val_loss.is_empty() {
+        return Err(Error::invalid(
+            "training curves need at least the loss per epoch",
+        ));
+    }
+    render(dir, stem, &Curves(*curves, stages))
+}
+
+struct Curves<'a>(TrainingCurves<'a>, &'a [(usize, String)]);
 
 impl Figure for Curves<'_> {
     fn size(&self) -> (u32, u32) {
@@ -50,6 +67,7 @@ impl Figure for Curves<'_> {
             "loss",
             c.loss,
             c.val_loss,
+            self.1,
             SeriesLabelPosition::UpperRight,
         )?;
         if !(c.accuracy.is_empty() && c.val_accuracy.is_empty()) {
@@ -59,6 +77,7 @@ impl Figure for Curves<'_> {
                 "accuracy",
                 c.accuracy,
                 c.val_accuracy,
+                self.1,
                 SeriesLabelPosition::LowerRight,
             )?;
         }
@@ -73,12 +92,13 @@ fn panel<DB: DrawingBackend>(
     y_desc: &str,
     train: &[f64],
     val: &[f64],
+    stages: &[(usize, String)],
     legend: SeriesLabelPosition,
 ) -> DrawResult
 where
     DB::ErrorType: 'static,
 {
-    let lines: Vec<Line> = [("train", train), ("validation", val)]
+    let mut lines: Vec<Line> = [("train", train), ("validation", val)]
         .into_iter()
         .enumerate()
         .filter(|(_, (_, values))| !values.is_empty())
@@ -89,6 +109,22 @@ where
             markers: true,
         })
         .collect();
+    // A stage boundary: a vertical grey line half an epoch before the stage's first epoch.
+    let values = train.iter().chain(val).copied().filter(|v| v.is_finite());
+    let (low, high) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+        (l.min(v), h.max(v))
+    });
+    if low <= high {
+        for (start, label) in stages.iter().filter(|(start, _)| *start > 0) {
+            let x = *start as f64 + 0.5;
+            lines.push(Line {
+                name: format!("| {label}"),
+                points: vec![(x, low), (x, high)],
+                color: RGBColor(150, 150, 150),
+                markers: false,
+            });
+        }
+    }
     let axes = Axes {
         title,
         x_desc: "epoch",
@@ -114,6 +150,28 @@ pub(crate) fn per_epoch(values: &[f64]) -> Vec<(f64, f64)> {
 mod tests {
     use super::super::test_util::*;
     use super::*;
+
+    #[test]
+    fn stage_boundaries_are_drawn() {
+        let dir = out_dir("staged_curves");
+        let loss = [0.09, 0.08, 2.0, 1.9, 1.8];
+        let curves = TrainingCurves {
+            loss: &loss,
+            val_loss: &loss,
+            ..TrainingCurves::default()
+        };
+        let stages = [(0, "MSE".to_string()), (2, "cross-entropy".to_string())];
+        let files = staged_training_curves(&dir, "staged", &curves, &stages).unwrap();
+        let svg = std::fs::read_to_string(&files.svg).unwrap();
+        assert!(
+            svg.contains("| cross-entropy"),
+            "the boundary is in the legend"
+        );
+        assert!(
+            !svg.contains("| MSE"),
+            "the first stage has no boundary before it"
+        );
+    }
 
     #[test]
     fn renders_png_and_svg() {

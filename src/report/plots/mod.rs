@@ -20,7 +20,7 @@ mod text_bitmap;
 
 pub use activations::activation_functions;
 pub use confusion::confusion_heatmap;
-pub use curves::{training_curves, TrainingCurves};
+pub use curves::{staged_training_curves, training_curves, TrainingCurves};
 pub use errorbars::{error_bars_log_x, mean_std};
 pub use gradient_bars::gradient_bars;
 pub use gradient_evolution::gradient_evolution;
