@@ -84,6 +84,8 @@ pub fn write_report(
             model: ModelSpec {
                 input_shape: Some(m.input_shape().to_vec()),
                 l2: None,
+                l2_layers: None,
+                from: None,
                 layers: m.configs().to_vec(),
             },
             training: TrainingSpec {
