@@ -82,7 +82,7 @@ fn build_report(dir: &Path) -> (PathBuf, usize) {
                 &y_true,
                 &y_pred,
                 &names,
-                (10, 5),
+                (5, 10),
             )
             .unwrap(),
         ),

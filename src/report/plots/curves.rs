@@ -48,6 +48,67 @@ pub fn staged_training_curves(
     render(dir, stem, &Curves(*curves, stages))
 }
 
+/// Which of the two panels a one-panel figure holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quantity {
+    Loss,
+    Accuracy,
+}
+
+/// Training vs validation loss, or accuracy, as a figure of its own: notebook 003 draws them
+/// apart ("Training and Validation Loss", "... Accuracy"), and 004 draws accuracy alone.
+/// `stages` marks stage boundaries as in [`staged_training_curves`].
+pub fn single_curve(
+    dir: &Path,
+    stem: &str,
+    quantity: Quantity,
+    curves: &TrainingCurves,
+    stages: &[(usize, String)],
+) -> Result<PlotFiles> {
+    super::check_dir(dir)?;
+    let (train, val) = match quantity {
+        Quantity::Loss => (curves.loss, curves.val_loss),
+        Quantity::Accuracy => (curves.accuracy, curves.val_accuracy),
+    };
+    if train.is_empty() && val.is_empty() {
+        return Err(Error::invalid(format!(
+            "no {} per epoch to plot",
+            match quantity {
+                Quantity::Loss => "loss",
+                Quantity::Accuracy => "accuracy",
+            }
+        )));
+    }
+    render(dir, stem, &Single(quantity, train, val, stages))
+}
+
+struct Single<'a>(Quantity, &'a [f64], &'a [f64], &'a [(usize, String)]);
+
+impl Figure for Single<'_> {
+    fn size(&self) -> (u32, u32) {
+        (900, 540)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let (title, y_desc, legend) = match self.0 {
+            Quantity::Loss => (
+                "Training and Validation Loss",
+                "loss",
+                SeriesLabelPosition::UpperRight,
+            ),
+            Quantity::Accuracy => (
+                "Training and Validation Accuracy",
+                "accuracy",
+                SeriesLabelPosition::LowerRight,
+            ),
+        };
+        panel(root, title, y_desc, self.1, self.2, self.3, legend)
+    }
+}
+
 struct Curves<'a>(TrainingCurves<'a>, &'a [(usize, String)]);
 
 impl Figure for Curves<'_> {
@@ -171,6 +232,31 @@ mod tests {
             !svg.contains("| MSE"),
             "the first stage has no boundary before it"
         );
+    }
+
+    #[test]
+    fn loss_and_accuracy_apart() {
+        let dir = out_dir("single-curves");
+        let loss = [0.9, 0.5, 0.35];
+        let acc = [0.7, 0.85, 0.9];
+        let curves = TrainingCurves {
+            loss: &loss,
+            val_loss: &loss,
+            accuracy: &acc,
+            val_accuracy: &acc,
+        };
+        let files = single_curve(&dir, "loss", Quantity::Loss, &curves, &[]).unwrap();
+        check_files(&files, 5_000);
+        let svg = std::fs::read_to_string(&files.svg).unwrap();
+        assert!(svg.contains("Training and Validation Loss") && !svg.contains("Accuracy"));
+        let files = single_curve(&dir, "acc", Quantity::Accuracy, &curves, &[]).unwrap();
+        let svg = std::fs::read_to_string(&files.svg).unwrap();
+        assert!(svg.contains("Training and Validation Accuracy"));
+        let no_accuracy = TrainingCurves {
+            loss: &loss,
+            ..TrainingCurves::default()
+        };
+        assert!(single_curve(&dir, "x", Quantity::Accuracy, &no_accuracy, &[]).is_err());
     }
 
     #[test]

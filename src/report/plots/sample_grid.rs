@@ -1,20 +1,16 @@
-//! A few training images of every class, one column per class: a look at the data before
+//! A few training images of every class, one row per class with each image titled by its
+//! class name (notebooks 001 and 003, `plt.subplots(10, 5)`): a look at the data before
 //! training (is it what the labels say? how varied is each class?).
 
 use std::path::Path;
 
-use plotters::coord::Shift;
-use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
-
-use super::{font, render, text_width, DrawResult, Figure, Images, PlotFiles};
+use super::image_grid::{image_grid, Cell};
+use super::{Images, PlotFiles};
 use crate::error::{Error, Result};
 
-const NAME_SIZE: f64 = 15.0;
-
-/// Writes `<stem>.png`/`.svg`: for each class (a column titled with its name) the first
-/// `per_class` images with that label, top to bottom. The lab's "5 per class, 10x5" is
-/// `per_class = 5` with 10 classes. A class with fewer images leaves its cells empty.
+/// Writes `<stem>.png`/`.svg`: for each class a row of the first `per_class` images with
+/// that label, each titled with the class name. The notebooks' 10x5 is `per_class = 5` with
+/// 10 classes. A class with fewer images leaves its cells empty.
 pub fn sample_grid<S: AsRef<str>>(
     dir: &Path,
     stem: &str,
@@ -23,7 +19,6 @@ pub fn sample_grid<S: AsRef<str>>(
     class_names: &[S],
     per_class: usize,
 ) -> Result<PlotFiles> {
-    super::check_dir(dir)?;
     if class_names.is_empty() || per_class == 0 {
         return Err(Error::invalid(
             "sample grid needs at least one class and one image per class",
@@ -38,84 +33,32 @@ pub fn sample_grid<S: AsRef<str>>(
     }
     let mut picks = vec![Vec::with_capacity(per_class); class_names.len()];
     for (i, &l) in labels.iter().enumerate() {
-        let column = picks.get_mut(l).ok_or_else(|| {
+        let row = picks.get_mut(l).ok_or_else(|| {
             Error::invalid(format!(
                 "label {l} at index {i} is out of range for {} classes",
                 class_names.len()
             ))
         })?;
-        if column.len() < per_class {
-            column.push(i);
+        if row.len() < per_class {
+            row.push(i);
         }
     }
-    let grid = Grid {
-        images: *images,
-        names: class_names.iter().map(|s| s.as_ref().to_string()).collect(),
-        picks,
-        per_class,
-    };
-    render(dir, stem, &grid)
-}
-
-struct Grid<'a> {
-    images: Images<'a>,
-    names: Vec<String>,
-    picks: Vec<Vec<usize>>,
-    per_class: usize,
-}
-
-const HEADER: u32 = 40;
-
-impl Grid<'_> {
-    fn scale(&self) -> usize {
-        self.images.scale_for(84)
-    }
-
-    fn cell(&self) -> (u32, u32) {
-        let img_w = (self.images.width() * self.scale()) as u32;
-        let img_h = (self.images.height() * self.scale()) as u32;
-        let name_w = self
-            .names
-            .iter()
-            .map(|n| text_width(n, NAME_SIZE))
-            .max()
-            .unwrap_or(0);
-        (img_w.max(name_w) + 12, img_h + 8)
-    }
-}
-
-impl Figure for Grid<'_> {
-    fn size(&self) -> (u32, u32) {
-        let (cw, ch) = self.cell();
-        (
-            cw * self.names.len() as u32 + 16,
-            ch * self.per_class as u32 + HEADER + 8,
-        )
-    }
-
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
-    where
-        DB::ErrorType: 'static,
-    {
-        let (cw, ch) = self.cell();
-        let scale = self.scale();
-        let img_w = (self.images.width() * scale) as i32;
-        let center = Pos::new(HPos::Center, VPos::Center);
-        for (c, (name, picks)) in self.names.iter().zip(&self.picks).enumerate() {
-            let x0 = 8 + c as i32 * cw as i32;
-            root.draw(&Text::new(
-                name.clone(),
-                (x0 + cw as i32 / 2, HEADER as i32 / 2),
-                font(NAME_SIZE).pos(center),
-            ))?;
-            for (r, &index) in picks.iter().enumerate() {
-                let y0 = HEADER as i32 + r as i32 * ch as i32;
-                self.images
-                    .draw(root, index, (x0 + (cw as i32 - img_w) / 2, y0 + 4), scale)?;
-            }
+    let mut cells = Vec::with_capacity(class_names.len() * per_class);
+    for (name, row) in class_names.iter().zip(&picks) {
+        for k in 0..per_class {
+            let image = row.get(k).copied();
+            cells.push(Cell {
+                image,
+                title: image
+                    .map(|_| name.as_ref().to_string())
+                    .into_iter()
+                    .collect(),
+                wrong: false,
+            });
         }
-        Ok(())
     }
+    let heading = format!("{per_class} training images of each class");
+    image_grid(dir, stem, images, &heading, &cells, per_class)
 }
 
 #[cfg(test)]
@@ -124,7 +67,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn one_column_per_class() {
+    fn one_row_per_class_each_image_titled() {
         let dir = out_dir("sample-grid");
         let (data, labels) = fake_digits(100, 1);
         let images = Images::new(&data, 28, 28, 1).unwrap();
@@ -133,7 +76,7 @@ mod tests {
         check_files(&files, 10_000);
         assert!(png_has_content(&files.png));
         let svg = std::fs::read_to_string(&files.svg).unwrap();
-        assert!(svg.contains("Ankle boot"));
+        assert_eq!(svg.matches("Ankle boot").count(), 5, "each image titled");
         assert!(sample_grid(&dir, "bad", &images, &labels[1..], &names, 5).is_err());
     }
 }
