@@ -2,16 +2,17 @@
 //! after it. Each lab's settings are compared with a table typed from the notebooks
 //! (`fixtures/notebooks.toml`, every row citing its cell), and every lab is parsed and run
 //! on tiny data (a few hundred samples, one epoch per stage), so none of them rots.
-//! MNIST-shaped labs run on the built-in sample; CIFAR-10 labs on a small CSV of random
-//! 32x32x3 images (CIFAR-10 itself is not in the repository).
+//! MNIST-shaped labs run on the built-in sample; CIFAR-10 labs on random images written in
+//! CIFAR-10's official binary layout (CIFAR-10 itself is not on these machines).
 
 use nabla::data::StandardizeFit;
-use nabla::experiment::{run_file, run_sweep, ExperimentFile, FileRunOptions, SweepOptions};
+use nabla::experiment::{
+    lab_files, run_file, run_lab, run_sweep, ExperimentFile, FileRunOptions, LabFile, SweepOptions,
+};
 use nabla::nn::{LayerConfig, Loss, OptimizerConfig};
-use nabla::run::RunSpec;
+use nabla::run::{RunRecord, RunSpec};
 use nabla::train::{Sequential, Stream, Verbosity};
 use serde_json::Value as Json;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use toml::Value;
 
@@ -259,6 +260,27 @@ fn differences(row: &toml::Table) -> Vec<String> {
         row["standardize"].as_str().unwrap().into(),
     );
 
+    let plots: Vec<&str> = e.output.plots.iter().map(|p| p.name()).collect();
+    check(
+        "plots",
+        format!("{plots:?}"),
+        format!("{:?}", strings(&row["plots"])),
+    );
+    check(
+        "save_as",
+        format!("{:?}", e.output.save_as),
+        format!("{:?}", row.get("save_as").and_then(|v| v.as_str())),
+    );
+    check(
+        "gradients on the first samples",
+        format!("{:?}", e.output.gradients_first),
+        format!(
+            "{:?}",
+            row.get("gradient_probe")
+                .map(|v| v.as_integer().unwrap() as usize)
+        ),
+    );
+
     match (row.get("sweep"), &file.sweep) {
         (None, None) => {}
         (Some(s), Some(sweep)) => {
@@ -370,24 +392,113 @@ fn the_table_catches_a_lab_that_drifts() {
     );
 }
 
-/// 300 random CIFAR-shaped images with labels 0..9, as `pixels...,label` CSV rows.
-fn cifar_stand_in(path: &Path) {
+/// Random images in CIFAR-10's official binary layout (`cifar-10-batches-bin/`: five
+/// training batches and a test batch, 60 images each, labels cycling 0..9): the labs read it
+/// with their own `source = "cifar10"`, only `data.dir` changes.
+fn cifar_stand_in(dir: &Path) {
+    let folder = dir.join("cifar-10-batches-bin");
+    std::fs::create_dir_all(&folder).unwrap();
     let mut rng = nabla::random::Rng::new(7);
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    for i in 0..300 {
-        for _ in 0..32 * 32 * 3 {
-            write!(out, "{},", rng.next_u32() % 256).unwrap();
-        }
-        writeln!(out, "{}", i % 10).unwrap();
+    let names = (1..=5)
+        .map(|i| format!("data_batch_{i}.bin"))
+        .chain(["test_batch.bin".to_string()]);
+    for name in names {
+        let pixels: Vec<u8> = (0..60 * 32 * 32 * 3)
+            .map(|_| (rng.next_u32() % 256) as u8)
+            .collect();
+        let labels: Vec<u8> = (0..60).map(|i| (i % 10) as u8).collect();
+        let bytes = nabla::data::encode_cifar_binary(&pixels, &labels);
+        std::fs::write(folder.join(name), bytes).unwrap();
     }
+}
+
+/// Points a lab file at tiny data (the built-in digits, or CIFAR-10's layout of random
+/// images), 300
+/// samples, one epoch per run and per stage.
+fn make_tiny(file: &mut ExperimentFile, cifar: &Path) {
+    let base = file.base().unwrap();
+    if base.data.source.name() == "cifar10" {
+        let dir = cifar.to_string_lossy().into_owned();
+        file.override_setting("data.dir", Value::String(dir), "test");
+    } else {
+        file.override_setting("data.source", Value::String("mnist-sample".into()), "test");
+    }
+    file.override_setting("data.limit", Value::Integer(300), "test");
+    file.override_setting("training.epochs", Value::Integer(1), "test");
+    for i in 0..base.training.stages.len() {
+        let key = format!("training.stages.{i}.epochs");
+        file.override_setting(&key, Value::Integer(1), "test");
+    }
+}
+
+/// Notebook 002's lab as one: the staged run and the fair sweep, with a page that answers
+/// "which optimizer, which loss" both ways and says whether the answers agree.
+#[test]
+fn the_staged_and_fair_runs_of_002_are_compared_on_one_page() {
+    let scratch = std::env::temp_dir().join(format!("nabla-lab-002-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let cifar = scratch.join("cifar10");
+    cifar_stand_in(&cifar);
+    let folder = labs_dir().join("002_d50056cc170183d7");
+    let files: Vec<LabFile> = lab_files(&folder)
+        .unwrap()
+        .into_iter()
+        .map(|path| {
+            let mut file = ExperimentFile::read(&path).unwrap();
+            make_tiny(&mut file, &cifar);
+            let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+            LabFile { stem, file }
+        })
+        .collect();
+    let stems: Vec<&str> = files.iter().map(|f| f.stem.as_str()).collect();
+    assert_eq!(stems, ["fair", "mlp_dropout"]);
+    let quiet = FileRunOptions {
+        verbosity: Verbosity::Silent,
+        stream: Stream::Stderr,
+        interrupt: None,
+    };
+    let sweep = SweepOptions {
+        jobs: 2,
+        threads_per_job: 1,
+        stream: Stream::Stderr,
+    };
+    let out = scratch.join("out");
+    let outcome = run_lab("002", &files, &out, quiet, sweep).unwrap();
+    assert_eq!(
+        outcome.sweeps[0].1.len(),
+        2 * 3 * 3,
+        "2 losses x 3 optimizers x 3"
+    );
+    let texts: Vec<&str> = outcome.findings.iter().map(|f| f.text.as_str()).collect();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(
+        texts[0].starts_with(
+            "With categorical_crossentropy, the optimizers: One model trained in sequence ranks"
+        ),
+        "{}",
+        texts[0]
+    );
+    for optimizer in ["adam", "sgd", "rmsprop"] {
+        assert!(texts[0].contains(optimizer), "{}", texts[0]);
+    }
+    assert!(
+        texts[1].starts_with("With adam, the losses"),
+        "{}",
+        texts[1]
+    );
+    assert!(texts[1].contains("mean_squared_error") && texts[1].contains("±"));
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(page.contains("Findings") && page.contains("mlp_dropout/"));
+    assert!(out.join("mlp_dropout/report.html").is_file());
+    assert!(out.join("fair/report.html").is_file());
 }
 
 #[test]
 fn every_lab_parses_and_runs_on_tiny_data() {
     let scratch = std::env::temp_dir().join(format!("nabla-labs-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).unwrap();
-    let csv = scratch.join("cifar_stand_in.csv");
-    cifar_stand_in(&csv);
+    let cifar = scratch.join("cifar10");
+    cifar_stand_in(&cifar);
     let quiet = FileRunOptions {
         verbosity: Verbosity::Silent,
         stream: Stream::Stderr,
@@ -407,21 +518,7 @@ fn every_lab_parses_and_runs_on_tiny_data() {
             Err(e) => panic!("{name}: {e}"),
         };
         let base = file.base().unwrap_or_else(|e| panic!("{name}: {e}"));
-        if base.data.source.name() == "cifar10" {
-            file.override_setting("data.source", Value::String("csv".into()), "test");
-            let path = csv.to_string_lossy().into_owned();
-            file.override_setting("data.csv", Value::String(path), "test");
-            let shape = [32, 32, 3].map(Value::Integer).to_vec();
-            file.override_setting("data.csv_shape", Value::Array(shape), "test");
-        } else {
-            file.override_setting("data.source", Value::String("mnist-sample".into()), "test");
-        }
-        file.override_setting("data.limit", Value::Integer(300), "test");
-        file.override_setting("training.epochs", Value::Integer(1), "test");
-        for i in 0..base.training.stages.len() {
-            let key = format!("training.stages.{i}.epochs");
-            file.override_setting(&key, Value::Integer(1), "test");
-        }
+        make_tiny(&mut file, &cifar);
         if let Err(e) = file.runs() {
             panic!("{name}: {e}");
         }
@@ -458,6 +555,11 @@ fn every_lab_parses_and_runs_on_tiny_data() {
         let results = run_file(&file, &out, quiet).unwrap_or_else(|e| panic!("{name}: {e}"));
         for (variant, r) in &results {
             assert!(r.test_loss().is_finite(), "{name} {variant}");
+            let dir = match results.len() {
+                1 => out.clone(),
+                _ => out.join(variant),
+            };
+            every_output_is_there(&dir, r, &format!("{name} {variant}"));
             let stages = base.training.stages.len();
             if stages > 0 {
                 // One epoch per stage, concatenated, each stage marked where it starts.
@@ -496,6 +598,66 @@ fn every_lab_parses_and_runs_on_tiny_data() {
     }
     eprintln!("labs run: {ran:?}");
     assert_eq!(ran.len(), labs.len(), "every lab runs");
+}
+
+/// The plot files, report sections and printed lines a lab asks for are in its run
+/// directory, by file and section name.
+fn every_output_is_there(dir: &Path, r: &RunRecord, what: &str) {
+    let spec = &r.spec;
+    let report = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    for plot in &spec.output.plots {
+        let (stem, caption) = match plot.name() {
+            "curves" => ("curves", "Loss and accuracy per epoch"),
+            "confusion" => ("confusion_matrix", "Confusion matrix"),
+            "predictions" => ("predictions", "ground truth and prediction"),
+            "samples" => ("samples", "training images of each class"),
+            "gradients" => ("gradients_batch", "Per-layer gradient mean"),
+            "loss" => ("loss", "Training and validation loss"),
+            "accuracy" => ("accuracy", "Training and validation accuracy"),
+            "first_images" => ("first_images", "The first 9 training images"),
+            "pixel_activations" => ("pixel_activations", "ReLU and sigmoid applied to"),
+            other => panic!("{what}: no check for plot {other}"),
+        };
+        assert!(
+            dir.join(format!("{stem}.png")).is_file(),
+            "{what}: {stem}.png"
+        );
+        assert!(
+            report.contains(caption),
+            "{what}: '{caption}' in the report"
+        );
+    }
+    // The notebooks' printed lines: shapes, the softmax output sum, the final losses.
+    for text in [
+        "<h2>Data</h2>",
+        "x_train shape: (",
+        "y_test shape: (",
+        "Output: 1.00",
+        "Final training loss: ",
+        "Final validation loss: ",
+    ] {
+        assert!(report.contains(text), "{what}: {text}");
+    }
+    let gradients: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("gradients.json")).unwrap())
+            .unwrap();
+    let batch = gradients["batch"]["batch_size"].as_u64().unwrap() as usize;
+    match spec.output.gradients_first {
+        Some(n) => assert_eq!(batch, n, "{what}: gradients on the first {n} samples"),
+        None => assert_eq!(
+            batch,
+            r.info.data.train_samples.min(256),
+            "{what}: the spread probe batch"
+        ),
+    }
+    if let Some(name) = &spec.output.save_as {
+        assert!(dir.join(name).is_file(), "{what}: {name}");
+        let metrics: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("metrics.json")).unwrap())
+                .unwrap();
+        assert_eq!(metrics["reloaded"]["file"], name.as_str(), "{what}");
+        assert_eq!(metrics["reloaded"]["identical"], true, "{what}");
+    }
 }
 
 #[test]

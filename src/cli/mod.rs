@@ -5,6 +5,7 @@ mod convert;
 mod data;
 mod evaluate;
 mod gradcheck;
+mod lab;
 mod predict;
 mod report;
 mod run;
@@ -36,6 +37,8 @@ enum Command {
     Run(run::RunArgs),
     /// Run an experiment file's [sweep] grid x replicates, in parallel and resumably.
     Sweep(sweep::SweepArgs),
+    /// Run a notebook's lab folder (every experiment file in it) with one page across runs.
+    Lab(lab::LabArgs),
     /// Test loss and accuracy of a saved model.
     Evaluate(evaluate::EvaluateArgs),
     /// Class and probabilities for each image of IDX, CSV or PNG files, from a saved model.
@@ -65,6 +68,7 @@ pub fn run() -> Result<ExitCode> {
         }
         Command::Run(args) => run::run(args),
         Command::Sweep(args) => sweep::run(args).map(done),
+        Command::Lab(args) => lab::run(args),
         Command::Evaluate(args) => evaluate::run(args).map(done),
         Command::Predict(args) => predict::run(args).map(done),
         Command::Summary(args) => summary::run(args).map(done),

@@ -43,11 +43,13 @@
 
 mod document;
 pub(crate) mod file;
+mod lab;
 pub mod sweep;
 mod variants;
 
 pub use document::{merge, set_path, Document};
 pub use file::{value_text, Cell, ExperimentFile, Sweep, Variant, SWEEP_METRICS};
+pub use lab::{lab_files, run_lab, staged_against_fair, LabFile, LabOutcome};
 pub use sweep::{run_sweep, summarise, CellRecord, PointSummary, SweepOptions, SweepOutcome};
 pub use variants::{run_file, FileRunOptions};
 

@@ -17,6 +17,9 @@
 //!                          training-batch stats, dead ReLUs and warnings
 //! predictions.json         the first test images (pixels), labels and predictions
 //! samples.json             training images of each class
+//! data.json                what the notebooks print and plot before training: array
+//!                          shapes, the first training images and pixel values, and the
+//!                          untrained model's output sum on the first sample
 //! model.safetensors        the trained model, when saved
 //! checkpoint.safetensors   the last epoch's (or the interrupted batch's) checkpoint
 //! *.png, *.svg, report.html  drawn from the files above by `nabla report DIR`
@@ -123,13 +126,17 @@ pub const METRICS: &str = "metrics.json";
 pub const GRADIENTS: &str = "gradients.json";
 pub const PREDICTIONS: &str = "predictions.json";
 pub const SAMPLES: &str = "samples.json";
+pub const DATA: &str = "data.json";
 pub const CLASSIFICATION_REPORT: &str = "classification_report.txt";
 pub const MODEL: &str = "model.safetensors";
 pub const CHECKPOINT: &str = "checkpoint.safetensors";
 pub const REPORT: &str = "report.html";
 
-/// The prediction grid's layout: the lab's first 50 test images, 10 across, 5 down.
-pub const GRID: (usize, usize) = (10, 5);
+/// The prediction grid's layout (columns, rows): the first 50 test images, 5 across and 10
+/// down, as the notebooks' `plt.subplot(10, 5, i + 1)`.
+pub const GRID: (usize, usize) = (5, 10);
+/// The first training images shown on their own grid, as notebook 002 does (3x3).
+pub const FIRST_IMAGES: usize = 9;
 /// Training images per class in the sample grid.
 pub const SAMPLES_PER_CLASS: usize = 5;
 /// `top_k_accuracy` reports top-3, as the labs do for 10 classes.
@@ -218,6 +225,47 @@ pub struct ImageSet {
     pub pixels: Vec<Vec<u8>>,
 }
 
+/// `data.json`: what the notebooks print and plot about the data, and about the model
+/// before it trains, so the report can show the same.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DataLook {
+    /// Each array as it enters training, by the notebooks' names: `x_train`, `y_train`,
+    /// `x_val`, `y_val` (with a validation split), `x_test`, `y_test`.
+    pub shapes: Vec<(String, Vec<usize>)>,
+    /// The first training images with their labels (notebook 002's 3x3 grid).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_images: Option<ImageSet>,
+    /// The first training sample's values as stored (0-255 for image bytes): what notebook
+    /// 002 feeds to ReLU and sigmoid for its scatter plots.
+    pub first_values: Vec<f64>,
+    /// The sum of the untrained model's output for the first training sample: 1 for a
+    /// softmax output (notebook 003's "Output: 1.00"). `None` for a resumed run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_output_sum: Option<f64>,
+}
+
+impl DataLook {
+    /// The lines the notebooks print: `x_train shape: (40000, 32, 32, 3)`, one per array,
+    /// in numpy's tuple notation.
+    pub fn shape_lines(&self) -> String {
+        self.shapes
+            .iter()
+            .map(|(name, shape)| format!("{name} shape: {}\n", numpy_shape(shape)))
+            .collect()
+    }
+}
+
+/// A shape as numpy prints it: `(60000, 28, 28)`, `(60000,)`.
+pub fn numpy_shape(shape: &[usize]) -> String {
+    match shape {
+        [n] => format!("({n},)"),
+        _ => {
+            let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+            format!("({})", dims.join(", "))
+        }
+    }
+}
+
 impl ImageSet {
     pub fn flat_pixels(&self) -> Result<Vec<u8>> {
         let per_image = self.height * self.width * self.channels;
@@ -263,6 +311,25 @@ pub fn to_pixels(values: impl Iterator<Item = f32> + Clone) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shapes_print_as_numpy_does() {
+        assert_eq!(numpy_shape(&[60000, 28, 28]), "(60000, 28, 28)");
+        assert_eq!(numpy_shape(&[60000]), "(60000,)");
+        let look = DataLook {
+            shapes: vec![
+                ("x_train".into(), vec![2, 784]),
+                ("y_train".into(), vec![2]),
+            ],
+            first_images: None,
+            first_values: vec![],
+            first_output_sum: None,
+        };
+        assert_eq!(
+            look.shape_lines(),
+            "x_train shape: (2, 784)\ny_train shape: (2,)\n"
+        );
+    }
 
     #[test]
     fn image_layouts() {

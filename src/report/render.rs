@@ -9,11 +9,11 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::files::{
-    ImageSet, RunInfo, RunMetrics, RunStatus, GRADIENTS, GRID, HISTORY, METRICS, PREDICTIONS,
-    REPORT, RUN, SAMPLES, SAMPLES_PER_CLASS, SUMMARY,
+    DataLook, ImageSet, RunInfo, RunMetrics, RunStatus, DATA, GRADIENTS, GRID, HISTORY, METRICS,
+    PREDICTIONS, REPORT, RUN, SAMPLES, SAMPLES_PER_CLASS, SUMMARY,
 };
 use super::html::HtmlReport;
-use super::plots::{self, Images, TrainingCurves};
+use super::plots::{self, Images, Quantity, TrainingCurves};
 use crate::error::{Error, Result};
 
 /// The files [`render`] wrote.
@@ -43,6 +43,7 @@ pub fn render(dir: &Path) -> Result<Rendered> {
     let gradients: Option<GradientsView> = read_optional_json(dir, GRADIENTS)?;
     let predictions: Option<ImageSet> = read_optional_json(dir, PREDICTIONS)?;
     let samples: Option<ImageSet> = read_optional_json(dir, SAMPLES)?;
+    let look: Option<DataLook> = read_optional_json(dir, DATA)?;
     let wants = |plot: &str| info.plots.iter().any(|p| p == plot);
 
     let mut rendered = Rendered::default();
@@ -62,6 +63,9 @@ pub fn render(dir: &Path) -> Result<Rendered> {
     }
     status_section(&mut report, &info, dir);
     settings_section(&mut report, &info);
+    if let Some(look) = &look {
+        data_section(dir, look, &mut report, &wants, &mut keep)?;
+    }
     if let Some(summary) = summary {
         report.section("Model").preformatted(summary);
     }
@@ -70,24 +74,49 @@ pub fn render(dir: &Path) -> Result<Rendered> {
     if history.epochs() == 0 {
         report.paragraph("No epoch finished.");
     } else {
+        let lines = TrainingCurves {
+            loss: history.get("loss"),
+            val_loss: history.get("val_loss"),
+            accuracy: history.get("accuracy"),
+            val_accuracy: history.get("val_accuracy"),
+        };
+        let marks: Vec<(usize, String)> = info
+            .stages
+            .iter()
+            .map(|s| (s.start, s.label.clone()))
+            .collect();
         if wants("curves") {
-            let lines = TrainingCurves {
-                loss: history.get("loss"),
-                val_loss: history.get("val_loss"),
-                accuracy: history.get("accuracy"),
-                val_accuracy: history.get("val_accuracy"),
-            };
-            let marks: Vec<(usize, String)> = info
-                .stages
-                .iter()
-                .map(|s| (s.start, s.label.clone()))
-                .collect();
             let curves = keep(match marks.is_empty() {
                 true => plots::training_curves(dir, "curves", &lines)?,
                 false => plots::staged_training_curves(dir, "curves", &lines, &marks)?,
             });
             report.image_file("Loss and accuracy per epoch", &curves)?;
         }
+        for (plot, quantity, caption) in [
+            ("loss", Quantity::Loss, "Training and validation loss"),
+            (
+                "accuracy",
+                Quantity::Accuracy,
+                "Training and validation accuracy",
+            ),
+        ] {
+            let has = match quantity {
+                Quantity::Loss => !lines.loss.is_empty(),
+                Quantity::Accuracy => !lines.accuracy.is_empty(),
+            };
+            if wants(plot) && has {
+                let file = keep(plots::single_curve(dir, plot, quantity, &lines, &marks)?);
+                report.image_file(caption, &file)?;
+            }
+        }
+        let finals: String = [
+            ("Final training loss", lines.loss.last()),
+            ("Final validation loss", lines.val_loss.last()),
+        ]
+        .iter()
+        .filter_map(|(label, v)| v.map(|v| format!("{label}: {v}\n")))
+        .collect();
+        report.preformatted(finals);
         let (headers, rows) = history.table();
         report.table(&headers, &rows);
     }
@@ -159,7 +188,9 @@ pub fn render(dir: &Path) -> Result<Rendered> {
             &s.class_names,
             SAMPLES_PER_CLASS,
         )?);
-        report.section("Data");
+        if look.is_none() {
+            report.section("Data");
+        }
         report.image_file(
             format!("{SAMPLES_PER_CLASS} training images of each class"),
             &grid,
@@ -192,6 +223,60 @@ pub fn render(dir: &Path) -> Result<Rendered> {
     rendered.report = dir.join(REPORT);
     report.write(&rendered.report)?;
     Ok(rendered)
+}
+
+/// What the notebooks print and plot about the data before training: the arrays' shapes,
+/// the untrained model's output sum, the first images, ReLU and sigmoid on real pixels.
+fn data_section(
+    dir: &Path,
+    look: &DataLook,
+    report: &mut HtmlReport,
+    wants: &impl Fn(&str) -> bool,
+    keep: &mut impl FnMut(plots::PlotFiles) -> PathBuf,
+) -> Result<()> {
+    report.section("Data");
+    report.preformatted(look.shape_lines());
+    if let Some(sum) = look.first_output_sum {
+        report.paragraph(format!(
+            "Output: {sum:.2} — the untrained model's output on the first training sample \
+             sums to {sum:.6}{}",
+            if (sum - 1.0).abs() < 1e-4 {
+                " (a softmax output's rows sum to 1)."
+            } else {
+                "."
+            }
+        ));
+    }
+    if let (Some(first), true) = (&look.first_images, wants("first_images")) {
+        let pixels = first.flat_pixels()?;
+        let images = Images::new(&pixels, first.height, first.width, first.channels)?;
+        let grid = keep(plots::first_images(
+            dir,
+            "first_images",
+            &images,
+            &first.labels,
+            &first.class_names,
+        )?);
+        report.image_file(
+            format!("The first {} training images", first.labels.len()),
+            &grid,
+        )?;
+    }
+    if wants("pixel_activations") && !look.first_values.is_empty() {
+        let scatter = keep(plots::pixel_activations(
+            dir,
+            "pixel_activations",
+            &look.first_values,
+        )?);
+        report.image_file(
+            format!(
+                "ReLU and sigmoid applied to the {} values of the first training sample",
+                look.first_values.len()
+            ),
+            &scatter,
+        )?;
+    }
+    Ok(())
 }
 
 fn status_section(report: &mut HtmlReport, info: &RunInfo, dir: &Path) {

@@ -10,7 +10,8 @@ use super::record::RunRecord;
 use crate::error::{Error, Result};
 use crate::files::write_atomic;
 use crate::report::files::{
-    CLASSIFICATION_REPORT, GRADIENTS, HISTORY, METRICS, PREDICTIONS, RUN, SAMPLES, SPEC, SUMMARY,
+    CLASSIFICATION_REPORT, DATA, GRADIENTS, HISTORY, METRICS, PREDICTIONS, RUN, SAMPLES, SPEC,
+    SUMMARY,
 };
 use crate::report::RunInfo;
 
@@ -92,6 +93,9 @@ impl RunDir {
         }
         if let Some(s) = &record.samples {
             self.write_json_compact(SAMPLES, s)?;
+        }
+        if let Some(d) = &record.data {
+            self.write_json_compact(DATA, d)?;
         }
         self.write_info(&record.info)
     }

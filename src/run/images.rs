@@ -1,10 +1,14 @@
 //! The images a run keeps for its report — a few training images of each class, the first
-//! test images with their predictions — and the probe batch that gradient plots and
-//! diagnostics look at.
+//! training and test images, what the notebooks print about the data — and the probe batch
+//! that gradient plots and diagnostics look at.
 
-use crate::data::{Dataset, Features};
-use crate::report::files::{image_layout, to_pixels, ImageSet, GRID, SAMPLES_PER_CLASS};
-use crate::train::BatchSource;
+use crate::data::{Dataset, Features, Splits};
+use crate::error::Result;
+use crate::nn::Loss;
+use crate::report::files::{
+    image_layout, to_pixels, DataLook, ImageSet, FIRST_IMAGES, GRID, SAMPLES_PER_CLASS,
+};
+use crate::train::{BatchSource, Sequential};
 use crate::{Shape, Tensor};
 
 /// Samples in the probe batch: gradient plots, batch gradients and dead-ReLU counts all look
@@ -17,13 +21,73 @@ pub const PROBE_SAMPLES: usize = 256;
 pub fn spread_rows(data: &Dataset, n: usize) -> (Tensor<f32>, Tensor<f32>) {
     let n = n.min(data.len());
     let indices: Vec<usize> = (0..n).map(|i| i * data.len() / n).collect();
+    rows(data, &indices)
+}
+
+/// The first `n` rows of `data` (all if fewer): notebook 000's `x_train[:32]`.
+pub fn first_rows(data: &Dataset, n: usize) -> (Tensor<f32>, Tensor<f32>) {
+    let indices: Vec<usize> = (0..n.min(data.len())).collect();
+    rows(data, &indices)
+}
+
+fn rows(data: &Dataset, indices: &[usize]) -> (Tensor<f32>, Tensor<f32>) {
+    let n = indices.len();
     let mut x = vec![0.0f32; n * data.sample_len()];
     let mut y = vec![0.0f32; n * data.num_classes];
-    BatchSource::<f32>::fill(data, &indices, &mut x, &mut y);
+    BatchSource::<f32>::fill(data, indices, &mut x, &mut y);
     (
         Tensor::from_vec(x, Shape::batched(n, &data.sample_shape)).expect("sizes match"),
         Tensor::from_vec(y, [n, data.num_classes]).expect("sizes match"),
     )
+}
+
+/// What the notebooks print and plot before training: the arrays' shapes, the first
+/// training images and values, and (given the untrained model) its output sum on the first
+/// training sample.
+pub fn data_look(
+    splits: &Splits,
+    loss: Loss,
+    untrained: Option<&mut Sequential<f32>>,
+) -> Result<DataLook> {
+    let label_shape = |d: &Dataset| match loss {
+        Loss::SparseCategoricalCrossentropy => vec![d.len()],
+        _ => vec![d.len(), d.num_classes],
+    };
+    let mut named = vec![("train", &splits.train)];
+    if let Some(v) = &splits.validation {
+        named.push(("val", v));
+    }
+    named.push(("test", &splits.test));
+    let mut shapes = Vec::new();
+    for (name, d) in named {
+        let mut x = vec![d.len()];
+        x.extend(&d.sample_shape);
+        shapes.push((format!("x_{name}"), x));
+        shapes.push((format!("y_{name}"), label_shape(d)));
+    }
+    let train = &splits.train;
+    let n = FIRST_IMAGES.min(train.len());
+    let first_images = image_set(train, &(0..n).collect::<Vec<_>>());
+    let width = train.sample_len();
+    let first_values: Vec<f64> = match (&train.features, train.len()) {
+        (_, 0) => Vec::new(),
+        (Features::U8(v), _) => v[..width].iter().map(|&b| b.into()).collect(),
+        (Features::F32(v), _) => v[..width].iter().map(|&x| x.into()).collect(),
+    };
+    let first_output_sum = match untrained {
+        Some(model) if !train.is_empty() => {
+            let (x, _) = first_rows(train, 1);
+            let out = model.predict_tensor(&x)?;
+            Some(out.data().iter().map(|&p| f64::from(p)).sum())
+        }
+        _ => None,
+    };
+    Ok(DataLook {
+        shapes,
+        first_images,
+        first_values,
+        first_output_sum,
+    })
 }
 
 /// Sample `i` as pixels: stored bytes as they are, real values stretched to 0..=255.

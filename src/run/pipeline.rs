@@ -15,7 +15,9 @@ use serde_json::json;
 use super::clock;
 use super::data_cache::DataCache;
 use super::dir::RunDir;
-use super::images::{prediction_images, sample_images, spread_rows, PROBE_SAMPLES};
+use super::images::{
+    data_look, first_rows, prediction_images, sample_images, spread_rows, PROBE_SAMPLES,
+};
 use super::probe::GradientRecorder;
 use super::record::{GradientsFile, RunRecord};
 use super::spec::{Plot, RunSpec};
@@ -123,6 +125,14 @@ pub fn run(spec: &RunSpec, mut options: RunOptions) -> Result<RunOutput> {
     };
     let summary = model.summary();
     say(&summary);
+    let untrained = resumed.is_none().then_some(&mut model);
+    let look = data_look(&splits, spec.training.loss, untrained)?;
+    say(&look.shape_lines());
+    if let Some(sum) = look.first_output_sum {
+        say(&format!(
+            "Output: {sum:.2} (the untrained model's output on the first training sample, summed)\n"
+        ));
+    }
     if let Some(state) = &resumed {
         say(&format!(
             "Resuming after epoch {}/{}{}\n",
@@ -199,6 +209,7 @@ pub fn run(spec: &RunSpec, mut options: RunOptions) -> Result<RunOutput> {
         gradients,
         predictions,
         samples,
+        data: Some(look),
     };
     if let Some(dir) = &dir {
         dir.write(&record)?;
@@ -360,6 +371,7 @@ fn train_and_record(
     drop(callbacks);
     let mut history = earlier;
     history.extend(&later);
+    say_final_losses(&history, options);
     let gradients = GradientsFile {
         batch: None,
         probe: recorder.map(|r| r.log),
@@ -382,8 +394,12 @@ fn train_and_record(
     )?;
     let predicted = predicted_classes(scores.data(), test.num_classes)?;
     let predictions = prediction_images(test, &predicted);
+    let (batch_x, batch_y) = match spec.output.gradients_first {
+        Some(n) => first_rows(train, n),
+        None => (probe_x, probe_y),
+    };
     let gradients = GradientsFile {
-        batch: Some(batch_gradients(model, probe_x, probe_y)?),
+        batch: Some(batch_gradients(model, batch_x, batch_y)?),
         ..gradients
     };
     let say = |text: &str| match (options.verbosity, options.stream) {
@@ -401,7 +417,8 @@ fn train_and_record(
         say(&format!("Saved the model to {}\n", path.display()));
     }
     if let (Some(dir), true) = (dir, spec.output.save_model || spec.output.reload) {
-        let path = dir.path().join(MODEL);
+        let name = spec.output.save_as.as_deref().unwrap_or(MODEL);
+        let path = dir.path().join(name);
         model.save(&path)?;
         if spec.output.reload {
             let mut again = Sequential::<f32>::load(&path)?;
@@ -416,7 +433,7 @@ fn train_and_record(
                 )));
             }
             metrics.reloaded = Some(Reloaded {
-                file: MODEL.into(),
+                file: name.into(),
                 test_loss: e.loss,
                 test_accuracy: e.accuracy,
                 identical,
@@ -425,6 +442,23 @@ fn train_and_record(
     }
     info.status = RunStatus::Complete;
     Ok((history, gradients, Some(metrics), predictions))
+}
+
+/// Notebook 000's two lines after `fit`, with Python's shortest round-trip digits.
+fn say_final_losses(history: &History, options: &RunOptions) {
+    let lines = [
+        ("Final training loss", history.loss.last()),
+        ("Final validation loss", history.val_loss.last()),
+    ];
+    for (label, value) in lines {
+        if let Some(v) = value {
+            match (options.verbosity, options.stream) {
+                (Verbosity::Silent, _) => {}
+                (_, Stream::Stdout) => println!("{label}: {v}"),
+                (_, Stream::Stderr) => eprintln!("{label}: {v}"),
+            }
+        }
+    }
 }
 
 /// A trained model's test metrics: loss and accuracy as `evaluate` gives them, with the

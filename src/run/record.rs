@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::probe::GradientLog;
 use super::spec::RunSpec;
+use crate::report::files::DataLook;
 use crate::report::{ImageSet, RunInfo, RunMetrics};
 use crate::train::diagnostics::{BatchGradients, GradientRecord};
 use crate::train::History;
@@ -36,6 +37,8 @@ pub struct RunRecord {
     pub predictions: Option<ImageSet>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub samples: Option<ImageSet>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<DataLook>,
 }
 
 impl RunRecord {
@@ -70,6 +73,7 @@ impl RunRecord {
     pub fn without_images(mut self) -> Self {
         self.predictions = None;
         self.samples = None;
+        self.data = None;
         self
     }
 }

@@ -151,6 +151,17 @@ pub struct OutputSpec {
     pub tensorboard: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tensorboard_dir: Option<PathBuf>,
+    /// The file name, in the run directory, that `save_model` and `reload` use; its extension
+    /// picks the format (`.safetensors`, `.keras`, `.h5`), as notebook 002 saves
+    /// `cifar10_classifier.h5`. Default `model.safetensors`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub save_as: Option<String>,
+    /// Take the gradients after training (`gradients.json`'s `batch`, the per-layer mean and
+    /// std bars) on the first N training samples, as notebook 000's
+    /// `model(x_train[:32])` under `tf.GradientTape`. Default: 256 samples spread over the
+    /// training set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gradients_first: Option<usize>,
 }
 
 /// The plots a run can draw.
@@ -169,6 +180,15 @@ pub enum Plot {
     Gradients,
     /// ReLU, sigmoid, tanh and softmax drawn, for reference.
     Activations,
+    /// Training vs validation loss as a figure of its own (notebook 003).
+    Loss,
+    /// Training vs validation accuracy as a figure of its own (notebooks 003 and 004).
+    Accuracy,
+    /// The first 9 training images on a 3x3 grid, titled with their class names (002).
+    FirstImages,
+    /// ReLU and sigmoid applied to the first training image's pixel values, as scatter
+    /// plots (002).
+    PixelActivations,
 }
 
 impl Plot {
@@ -190,6 +210,10 @@ impl Plot {
             Plot::Samples => "samples",
             Plot::Gradients => "gradients",
             Plot::Activations => "activations",
+            Plot::Loss => "loss",
+            Plot::Accuracy => "accuracy",
+            Plot::FirstImages => "first_images",
+            Plot::PixelActivations => "pixel_activations",
         }
     }
 }
@@ -245,6 +269,8 @@ impl Default for OutputSpec {
             diagnostics: false,
             tensorboard: false,
             tensorboard_dir: None,
+            save_as: None,
+            gradients_first: None,
         }
     }
 }
@@ -346,6 +372,24 @@ impl RunSpec {
                 return fail(
                     &format!("training.stages[{i}].compile"),
                     "a stage that does not compile keeps its optimizer and loss: drop them or compile".into(),
+                );
+            }
+        }
+        if self.output.gradients_first == Some(0) {
+            return fail("output.gradients_first", "must be at least 1".into());
+        }
+        if let Some(name) = &self.output.save_as {
+            let plain = std::path::Path::new(name).file_name() == Some(name.as_ref());
+            let known = [".safetensors", ".keras", ".h5"]
+                .iter()
+                .any(|e| name.ends_with(e) && name.len() > e.len());
+            if !plain || !known {
+                return fail(
+                    "output.save_as",
+                    format!(
+                        "'{name}' must be a file name (no directory) ending in .safetensors, \
+                         .keras or .h5"
+                    ),
                 );
             }
         }
