@@ -69,6 +69,7 @@ def test_sparse_labels_and_evaluate_returns(digits):
     assert isinstance(bare.evaluate(scaled(xt), keras.utils.to_categorical(yt), verbose=0), float)
     h = bare.fit(scaled(x), keras.utils.to_categorical(y), epochs=1, verbose=0, validation_split=0.2)
     assert set(h.history) == {"loss", "val_loss"}
+    assert h.params == {"verbose": 0, "epochs": 1, "steps": 25}  # 800 rows in batches of 32
 
 
 def keras_shape(text):
@@ -373,6 +374,16 @@ def test_unsupported_keras_features_raise_not_implemented():
         mlp().compile(optimizer="adam", loss="mse", metrics=["AUC"])
     with pytest.raises(NotImplementedError, match="optimizer"):
         optimizers.get("adagrad")
+    with pytest.raises(NotImplementedError, match="functional API"):
+        keras.Model()
+    # Names nabla lacks: a NotImplementedError naming them, still an AttributeError to hasattr.
+    with pytest.raises(NotImplementedError, match=r"tensorflow\.data is not in nabla"):
+        nabla.data.Dataset
+    with pytest.raises(NotImplementedError, match=r"keras\.layers\.LSTM is not in nabla"):
+        layers.LSTM(4)
+    assert not hasattr(keras.callbacks, "LambdaCallback") and not hasattr(nabla, "__wrapped__")
+    with pytest.raises(ImportError):
+        from nabla.keras.layers import GRU  # noqa: F401
 
 
 def test_bad_input_is_a_clear_error(digits):

@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from .. import _nabla, _tape
+from .. import _missing, _nabla, _tape
 from .. import random as _random
 from . import _progress, layers as _layers, losses as _losses, optimizers as _optimizers
 from .callbacks import Callback, History
@@ -249,6 +249,9 @@ class Sequential:
             history["learning_rate"] = raw["learning_rate"]
         history = self._shown(history)
         self.history = History(history, range(initial_epoch, initial_epoch + done), self)
+        rows = len(x) if validation is not None else len(x) - int(len(x) * float(validation_split))
+        batch = 32 if batch_size is None else int(batch_size)
+        self.history.params = {"verbose": verbose, "epochs": int(epochs), "steps": -(-rows // batch)}
         self.history.epoch_seconds = raw["epoch_seconds"]
         self.history._raw = raw
         # For the run report's run.json.
@@ -435,3 +438,6 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
 def Model(*args, **kwargs):
     raise NotImplementedError(
         "keras.Model (the functional API and subclassing) is not in nabla.keras: use Sequential")
+
+
+__getattr__ = _missing.names("keras.models")
