@@ -272,7 +272,7 @@ impl Callback<f32> for BatchRecorder {
         _epoch: usize,
         logs: &EpochLogs,
     ) -> nabla::Result<Control> {
-        self.epochs.push(logs.clone());
+        self.epochs.push(*logs);
         Ok(Control::Continue)
     }
 }
