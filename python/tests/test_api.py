@@ -54,6 +54,11 @@ def test_uint8_float32_and_float64_inputs_agree(digits):
     assert raw.dtype == np.float32 and raw.shape == (1000, 10)
     assert not np.allclose(raw, p32)
     np.testing.assert_allclose(model(scaled(x[:5])), p32[:5], rtol=1e-6)
+    # model(x) and a loss object's value answer .numpy(), as TensorFlow's tensors do.
+    probs = model(scaled(x[:5])).numpy()
+    assert type(probs) is np.ndarray and probs.shape == (5, 10)
+    loss = losses.CategoricalCrossentropy()(keras.utils.to_categorical(y[:5], 10), probs)
+    assert float(loss.numpy()) == pytest.approx(float(loss)) and float(loss) > 0
 
 
 def test_sparse_labels_and_evaluate_returns(digits):

@@ -54,7 +54,7 @@ class Loss:
         if taped is not None:
             return taped
         pred = np.ascontiguousarray(y_pred_arr.reshape(y.shape[0], -1))
-        return np.float32(_nabla.loss_value(self._name, y, pred))
+        return _tape.tensor(np.float32(_nabla.loss_value(self._name, y, pred)))
 
 
 class CategoricalCrossentropy(Loss):

@@ -296,7 +296,7 @@ class Sequential:
             return _tape.mark_output(core.predict(x), self, x, bool(training))
         if training:
             raise NotImplementedError("model(x, training=True) outside a GradientTape is not in nabla")
-        return core.predict(x)
+        return _tape.tensor(core.predict(x))
 
     def _gradients(self, x, y, loss_name, training):
         x = np.ascontiguousarray(x, dtype=np.float32)
