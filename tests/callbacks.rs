@@ -4,8 +4,8 @@
 use nabla::nn::{LayerConfig, Loss, OptimizerConfig};
 use nabla::random::NumpyRandomState;
 use nabla::train::{
-    Callback, Control, CsvLogger, EarlyStopping, EpochLogs, FitOptions, Mode, ModelCheckpoint,
-    ReduceLROnPlateau, Sequential, TensorData, Validation, Verbosity,
+    BatchLogs, Callback, Control, CsvLogger, EarlyStopping, EpochLogs, FitOptions, Mode,
+    ModelCheckpoint, ReduceLROnPlateau, Sequential, TensorData, Validation, Verbosity,
 };
 use nabla::{Error, Tensor};
 
@@ -245,4 +245,67 @@ fn nan_guard_stops_training_naming_epoch_and_batch() {
         text.contains(&format!("at epoch 1, batch {batch}")),
         "{text}"
     );
+}
+
+/// Records what `fit` tells a callback after each batch.
+#[derive(Default)]
+struct BatchRecorder {
+    batches: Vec<(usize, BatchLogs)>,
+    epochs: Vec<EpochLogs>,
+}
+
+impl Callback<f32> for BatchRecorder {
+    fn on_batch_end(
+        &mut self,
+        _model: &mut Sequential<f32>,
+        epoch: usize,
+        _batch: usize,
+        logs: &BatchLogs,
+    ) -> nabla::Result<Control> {
+        self.batches.push((epoch, *logs));
+        Ok(Control::Continue)
+    }
+
+    fn on_epoch_end(
+        &mut self,
+        _model: &mut Sequential<f32>,
+        _epoch: usize,
+        logs: &EpochLogs,
+    ) -> nabla::Result<Control> {
+        self.epochs.push(*logs);
+        Ok(Control::Continue)
+    }
+}
+
+/// Each batch's logs carry the epoch's running means (60 samples in batches of 16, 16, 16,
+/// 12: the mean loss weights each batch by its size), and the last batch's running loss and
+/// accuracy are the epoch's, as Keras's progress bar ends on the numbers the history keeps.
+#[test]
+fn batch_logs_carry_the_running_loss_and_accuracy() {
+    let (mut model, data) = setup(3, OptimizerConfig::adam(0.01));
+    let mut recorder = BatchRecorder::default();
+    model
+        .fit_with_callbacks(&data, options(2), &mut [&mut recorder])
+        .unwrap();
+    assert_eq!(recorder.batches.len(), 8);
+    for (epoch, logs) in recorder.epochs.iter().enumerate() {
+        let batches: Vec<&BatchLogs> = recorder
+            .batches
+            .iter()
+            .filter(|(e, _)| *e == epoch)
+            .map(|(_, l)| l)
+            .collect();
+        let sizes = [16.0, 16.0, 16.0, 12.0];
+        let mut sum = 0.0;
+        for (i, b) in batches.iter().enumerate() {
+            sum += b.batch_loss * sizes[i];
+            let seen: f64 = sizes[..=i].iter().sum();
+            assert_eq!(b.seen, seen as usize);
+            assert!((b.loss - sum / seen).abs() < 1e-12, "{b:?}");
+            assert!((0.0..=1.0).contains(&b.accuracy));
+        }
+        let last = batches.last().unwrap();
+        assert!((last.loss - logs.loss).abs() < 1e-12);
+        assert!((last.accuracy - logs.accuracy).abs() < 1e-12);
+    }
 }

@@ -140,6 +140,12 @@ fn keras_mnist_npz() {
     };
     let (train, _) = resolve(DatasetName::Mnist, &options).unwrap();
     assert_eq!(train.len(), 6);
+    // from_keras_cache() looks in Keras's cache alone (nabla.keras reads it first).
+    let (train, _) = from_keras_cache(DatasetName::Mnist, dir.path())
+        .unwrap()
+        .unwrap();
+    assert_eq!(train.len(), 6);
+    assert!(from_keras_cache(DatasetName::Cifar10, dir.path()).is_none());
 }
 
 #[test]

@@ -1,8 +1,9 @@
 """How much the Python layer costs: the same training from Python (nabla.keras), from the
 `nabla` binary, and on Keras/TensorFlow (and PyTorch when installed), same data, one run
-each (the best of --repeats), on nabla's built-in 4,000/1,000-digit MNIST sample.
+each (the best of --repeats, binary and nabla.keras interleaved; tf.keras and PyTorch the
+best of --other-repeats), on nabla's built-in 4,000/1,000-digit MNIST sample.
 
-    python python/benchmarks/bench_fit.py --nabla-bin target/release/nabla [--repeats 3]
+    python python/benchmarks/bench_fit.py --nabla-bin target/release/nabla [--repeats 5]
 
 Timed: the training loop with validation on the test set after each epoch. For the binary
 that is the sum of its per-epoch seconds (`--json`'s history), for Python the wall time of
@@ -113,6 +114,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--nabla-bin")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--other-repeats", type=int, default=1, help="runs of tf.keras and PyTorch")
     ap.add_argument("--framework", choices=["keras", "torch"])
     ap.add_argument("--model")
     ap.add_argument("--epochs", type=int)
@@ -122,14 +124,18 @@ def main():
         return child(args)
     d = data()
     for name, (_, epochs) in MODELS.items():
-        best = lambda f: min(f() for _ in range(args.repeats))
-        row = {
-            "binary": best(lambda: time_binary(args.nabla_bin, name, epochs)),
-            "nabla.keras": best(lambda: time_keras(nabla.keras, name, epochs, d)),
-        }
+        # Interleaved (binary, nabla.keras, binary, ...) so a busy spell on a shared machine
+        # falls on both; the best of each is compared.
+        times = {"binary": [], "nabla.keras": []}
+        for _ in range(args.repeats):
+            times["binary"].append(time_binary(args.nabla_bin, name, epochs))
+            times["nabla.keras"].append(time_keras(nabla.keras, name, epochs, d))
+        row = {k: min(v) for k, v in times.items()}
         if not args.nabla_only:
-            row["tf.keras"] = other("keras", name, epochs, args.repeats)
-            row["pytorch"] = other("torch", name, epochs, args.repeats)
+            row["tf.keras"] = other("keras", name, epochs, args.other_repeats)
+            row["pytorch"] = other("torch", name, epochs, args.other_repeats)
+        print(f"{name} all runs: " + "; ".join(
+            f"{k} " + " ".join(f"{t:.2f}" for t in v) for k, v in times.items()), flush=True)
         base = row["binary"]
         print(f"{name} ({epochs} epochs): " + ", ".join(
             f"{k} {v:.2f}s ({v / base:.3f}x)" if v is not None else f"{k} not available"

@@ -5,6 +5,7 @@ of ``tensorflow.keras``), ``tf.GradientTape`` and ``tf.random.set_seed``. Traini
 evaluation, prediction and gradients run in nabla's Rust library with the GIL released.
 """
 
+from . import _missing
 from . import _nabla
 from . import random
 from ._tape import GradientTape
@@ -28,3 +29,6 @@ def mnist_sample():
 def set_num_threads(threads):
     """Sets how many threads nabla computes with; call before the first fit."""
     _nabla.set_num_threads(int(threads))
+
+
+__getattr__ = _missing.names("tensorflow")

@@ -20,14 +20,26 @@ def recording():
     return bool(_open_tapes)
 
 
-class TapedOutput(np.ndarray):
+class Tensor(np.ndarray):
+    """What ``model(x)`` and a loss object return: a numpy array that also answers
+    ``.numpy()``, as TensorFlow's eager tensors do (``model(x).numpy()``, ``loss.numpy()``)."""
+
+    def numpy(self):
+        return np.asarray(self)
+
+
+def tensor(values):
+    return np.asarray(values).view(Tensor)
+
+
+class TapedOutput(Tensor):
     """Predictions of ``model(x)`` made under an open tape: an ordinary numpy array that
     remembers the model and the input."""
 
     _nabla_source = None
 
 
-class TapedLoss(np.ndarray):
+class TapedLoss(Tensor):
     """A loss value computed under an open tape, with the gradients of its model's
     trainable weights by weight name."""
 

@@ -2,6 +2,8 @@
 
 import secrets
 
+from . import _missing
+
 _state = {"seed": None, "count": 0}
 
 
@@ -20,3 +22,6 @@ def next_model_seed():
     seed = (_state["seed"] * 1_000_003 + _state["count"]) % (1 << 32)
     _state["count"] += 1
     return seed
+
+
+__getattr__ = _missing.names("tensorflow.random")

@@ -1,8 +1,12 @@
-//! Datasets as Keras's `load_data()` returns them: uint8 images and labels, found through
-//! nabla's resolver (nabla's cache, Keras's cache, then a checked download).
+//! Datasets as Keras's `load_data()` returns them: uint8 images and labels, from Keras's own
+//! cache first (what `tensorflow.keras` would read), then nabla's resolver (nabla's cache,
+//! then a checked download).
 
 use crate::errors::to_py;
-use nabla::data::{mnist_sample, resolve, Dataset, DatasetName, Features, ResolveOptions};
+use nabla::data::{
+    from_keras_cache, keras_datasets_dir, mnist_sample, resolve, Dataset, DatasetName, Features,
+    ResolveOptions,
+};
 use numpy::ndarray::{ArrayD, IxDyn};
 use numpy::{IntoPyArray, PyArrayDyn};
 use pyo3::exceptions::PyValueError;
@@ -26,7 +30,9 @@ fn to_numpy<'py>(py: Python<'py>, d: Dataset) -> PyResult<Arrays<'py>> {
 }
 
 /// ((x_train, y_train), (x_test, y_test)) of `name` (`mnist`, `fashion_mnist`, `cifar10`),
-/// images with a trailing channel axis; `dir` names a folder to read instead of searching.
+/// images with a trailing channel axis, from Keras's cache (`$KERAS_HOME/datasets` or
+/// `~/.keras/datasets`, in Keras's layout), else nabla's cache, else downloaded into nabla's
+/// cache; `dir` names a folder to read instead of searching.
 #[pyfunction]
 #[pyo3(signature = (name, dir=None))]
 pub fn load_dataset<'py>(
@@ -41,7 +47,13 @@ pub fn load_dataset<'py>(
         ..ResolveOptions::default()
     };
     let (train, test) = py
-        .allow_threads(|| resolve(name, &options))
+        .allow_threads(|| {
+            let keras = options.dir.is_none().then(keras_datasets_dir).flatten();
+            match keras.and_then(|k| from_keras_cache(name, &k)) {
+                Some(found) => found,
+                None => resolve(name, &options),
+            }
+        })
         .map_err(to_py)?;
     Ok((to_numpy(py, train)?, to_numpy(py, test)?))
 }

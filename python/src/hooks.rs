@@ -3,7 +3,7 @@
 
 use nabla::io::tensorboard::TensorBoard;
 use nabla::train::{
-    Callback, Control, CsvLogger, EarlyStopping, EpochLogs, Mode, ModelCheckpoint,
+    BatchLogs, Callback, Control, CsvLogger, EarlyStopping, EpochLogs, Mode, ModelCheckpoint,
     ReduceLROnPlateau, Sequential,
 };
 use pyo3::exceptions::{PyNotImplementedError, PyValueError};
@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// How often the progress bar is redrawn at most (as nabla's terminal bar does).
-const REDRAW: Duration = Duration::from_millis(100);
+/// How often the progress bar is redrawn at most (Keras's `Progbar` interval).
+const REDRAW: Duration = Duration::from_millis(50);
 
 /// Calls the Python progress object and, after every batch, looks at `stop` (set by the
 /// thread that waits for `fit` when Ctrl-C arrives: Python runs signal handlers only on the
@@ -23,11 +23,9 @@ const REDRAW: Duration = Duration::from_millis(100);
 /// current batch, with the model's weights those of the last finished step.
 pub struct PythonHook {
     progress: Option<Py<PyAny>>,
-    /// Training rows and batch size: the running loss is weighted by each batch's size.
+    /// Training rows and batch size, for the number of steps an epoch takes.
     rows: usize,
     batch_size: usize,
-    loss_sum: f64,
-    seen: usize,
     last_draw: Option<Instant>,
     stop: Arc<AtomicBool>,
     pub error: Option<PyErr>,
@@ -44,8 +42,6 @@ impl PythonHook {
             progress,
             rows,
             batch_size,
-            loss_sum: 0.0,
-            seen: 0,
             last_draw: None,
             stop,
             error: None,
@@ -64,18 +60,8 @@ impl Callback<f32> for PythonHook {
         _model: &mut Sequential<f32>,
         epoch: usize,
         batch: usize,
-        loss: f64,
+        logs: &BatchLogs,
     ) -> nabla::Result<Control> {
-        if batch == 0 {
-            self.loss_sum = 0.0;
-            self.seen = 0;
-        }
-        let size = self
-            .batch_size
-            .min(self.rows.saturating_sub(batch * self.batch_size))
-            .max(1);
-        self.loss_sum += loss * size as f64;
-        self.seen += size;
         let steps = self.rows.div_ceil(self.batch_size);
         let now = Instant::now();
         let draw = batch == 0
@@ -85,9 +71,12 @@ impl Callback<f32> for PythonHook {
                 .is_none_or(|t| now.duration_since(t) >= REDRAW);
         if let (true, Some(p)) = (draw, &self.progress) {
             self.last_draw = Some(now);
-            let running = self.loss_sum / self.seen as f64;
             let result = Python::with_gil(|py| {
-                p.call_method1(py, "on_batch_end", (epoch, batch + 1, steps, running))
+                p.call_method1(
+                    py,
+                    "on_batch_end",
+                    (epoch, batch + 1, steps, logs.loss, logs.accuracy),
+                )
             });
             if let Err(e) = result {
                 return Ok(self.stop_with(e));

@@ -95,6 +95,22 @@ impl Model {
         self.model().save(path).map_err(to_py)
     }
 
+    /// A whole model in Keras's legacy HDF5 layout whatever the name (Keras's `model.save`
+    /// writes one to any `.h5` path, `x.weights.h5` included).
+    fn save_legacy_h5(&self, path: &str) -> PyResult<()> {
+        nabla::io::keras::write_h5(&self.model(), std::path::Path::new(path)).map_err(to_py)
+    }
+
+    /// The weights alone, as Keras 3's `model.save_weights("x.weights.h5")` writes them.
+    fn save_weights(&self, path: &str) -> PyResult<()> {
+        nabla::io::keras::write_weights_h5(&self.model(), std::path::Path::new(path)).map_err(to_py)
+    }
+
+    /// Weights from a Keras `.weights.h5` or legacy `.h5` file into this architecture.
+    fn load_weights(&mut self, path: &str) -> PyResult<()> {
+        self.model_mut().load_weights(path).map_err(to_py)
+    }
+
     /// The layer settings as JSON, to rebuild the Python layer objects of a loaded model.
     fn layers_json(&self) -> PyResult<String> {
         serde_json::to_string(self.model().configs())

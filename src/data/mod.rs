@@ -39,7 +39,7 @@ pub use mnist::{
 };
 pub use npz::{encode_npy, load_mnist_npz, parse_npy, NpyArray};
 pub use pickle::{parse_pickle, Value as PickleValue};
-pub use resolve::{keras_datasets_dir, resolve, DatasetName, ResolveOptions};
+pub use resolve::{from_keras_cache, keras_datasets_dir, resolve, DatasetName, ResolveOptions};
 pub use sample::{mnist_sample, MNIST_SAMPLE_CSV_GZ, SAMPLE_TEST_PER_CLASS};
 pub use split::{split_indices, stratified_split_indices};
 pub use standardize::{fit_standardize, standardize};

@@ -88,6 +88,31 @@ pub fn keras_datasets_dir() -> Option<PathBuf> {
     Some(PathBuf::from(home).join(".keras").join("datasets"))
 }
 
+/// Loads `name` from Keras's dataset cache `keras` if Keras has it there, in the layout Keras
+/// writes: `mnist.npz`; `fashion-mnist/*-ubyte.gz` (or a `fashion_mnist.npz`); CIFAR-10 as
+/// Keras 3 extracts it (`cifar-10-batches-py-target/cifar-10-batches-py/`) or Keras 2 did
+/// (`cifar-10-batches-py/`). `None` when the files are not there.
+pub fn from_keras_cache(name: DatasetName, keras: &Path) -> Option<Result<(Dataset, Dataset)>> {
+    Some(match name {
+        DatasetName::Mnist if keras.join("mnist.npz").is_file() => {
+            let digits = Dataset::digit_names(10);
+            let digits: Vec<&str> = digits.iter().map(String::as_str).collect();
+            load_mnist_npz(&keras.join("mnist.npz"), &digits)
+        }
+        DatasetName::FashionMnist if has_idx_files(&keras.join("fashion-mnist")) => {
+            load_fashion_mnist_dir(&keras.join("fashion-mnist"))
+        }
+        DatasetName::FashionMnist if keras.join("fashion_mnist.npz").is_file() => {
+            load_mnist_npz(&keras.join("fashion_mnist.npz"), &FASHION_MNIST_CLASSES)
+        }
+        DatasetName::Cifar10 if has_cifar10(&keras.join("cifar-10-batches-py-target")) => {
+            load_cifar10(&keras.join("cifar-10-batches-py-target"))
+        }
+        DatasetName::Cifar10 if has_cifar10(keras) => load_cifar10(keras),
+        _ => return None,
+    })
+}
+
 /// Finds `name` and loads its (train, test): explicit dir → nabla's cache → Keras's cache →
 /// download into nabla's cache (unless offline).
 pub fn resolve(name: DatasetName, options: &ResolveOptions) -> Result<(Dataset, Dataset)> {
@@ -101,20 +126,8 @@ pub fn resolve(name: DatasetName, options: &ResolveOptions) -> Result<(Dataset, 
         return name.load_from(&cached);
     }
     if let Some(keras) = options.keras_dir.clone().or_else(keras_datasets_dir) {
-        match name {
-            DatasetName::Mnist if keras.join("mnist.npz").is_file() => {
-                let digits = Dataset::digit_names(10);
-                let digits: Vec<&str> = digits.iter().map(String::as_str).collect();
-                return load_mnist_npz(&keras.join("mnist.npz"), &digits);
-            }
-            DatasetName::FashionMnist if has_idx_files(&keras.join("fashion-mnist")) => {
-                return load_fashion_mnist_dir(&keras.join("fashion-mnist"));
-            }
-            DatasetName::FashionMnist if keras.join("fashion_mnist.npz").is_file() => {
-                return load_mnist_npz(&keras.join("fashion_mnist.npz"), &FASHION_MNIST_CLASSES);
-            }
-            DatasetName::Cifar10 if has_cifar10(&keras) => return load_cifar10(&keras),
-            _ => {}
+        if let Some(found) = from_keras_cache(name, &keras) {
+            return found;
         }
     }
     let dir = fetch_source(

@@ -31,7 +31,7 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::callbacks::{Callback, Control};
+use super::callbacks::{BatchLogs, Callback, Control};
 use super::history::EpochLogs;
 use super::Sequential;
 use crate::autograd::ParamId;
@@ -392,7 +392,7 @@ impl<T: Float> Callback<T> for GradientMonitor<T> {
         model: &mut Sequential<T>,
         epoch: usize,
         batch: usize,
-        _loss: f64,
+        _logs: &BatchLogs,
     ) -> Result<Control> {
         if !batch.is_multiple_of(self.every) {
             return Ok(Control::Continue);

@@ -1,7 +1,7 @@
 //! The training loop: shuffle, batch, step, report, validate — Keras's `fit`.
 
 use super::batches::BatchSource;
-use super::callbacks::{Callback, Control};
+use super::callbacks::{BatchLogs, Callback, Control};
 use super::history::{EpochLogs, History};
 use super::progress::{Progress, Stream, Verbosity};
 use super::Sequential;
@@ -212,14 +212,19 @@ impl<T: Float> Sequential<T> {
                 loss_sum += result.loss * indices.len() as f64;
                 correct += result.correct;
                 seen += indices.len();
-                let running = [
-                    ("loss", loss_sum / seen as f64),
-                    ("accuracy", correct as f64 / seen as f64),
-                ];
-                progress.update(batch + 1, &running);
+                let logs = BatchLogs {
+                    batch_loss: result.loss,
+                    loss: loss_sum / seen as f64,
+                    accuracy: correct as f64 / seen as f64,
+                    seen,
+                };
+                progress.update(
+                    batch + 1,
+                    &[("loss", logs.loss), ("accuracy", logs.accuracy)],
+                );
                 let mut stop = false;
                 for cb in callbacks.iter_mut() {
-                    stop |= cb.on_batch_end(self, epoch, batch, result.loss)? == Control::Stop;
+                    stop |= cb.on_batch_end(self, epoch, batch, &logs)? == Control::Stop;
                 }
                 if stop {
                     break 'epochs;

@@ -16,7 +16,8 @@ mod summary;
 
 pub use batches::{BatchSource, TensorData};
 pub use callbacks::{
-    Callback, Control, CsvLogger, EarlyStopping, Mode, ModelCheckpoint, ReduceLROnPlateau,
+    BatchLogs, Callback, Control, CsvLogger, EarlyStopping, Mode, ModelCheckpoint,
+    ReduceLROnPlateau,
 };
 pub use checkpoint::{load_checkpoint, save_checkpoint, CheckpointState, Checkpointer};
 pub use diagnostics::{batch_gradients, dead_relus, GradientMonitor};

@@ -1,36 +1,23 @@
-"""Keras's progress output, printed from Python so it reaches a notebook cell:
+"""Keras 3's progress output (``keras.utils.Progbar`` as ``fit``, ``evaluate`` and ``predict``
+use it), printed from Python so it reaches a notebook cell:
 
     Epoch 1/10
-    375/375 [==============================] - 4s 8ms/step - loss: 0.3666 - accuracy: 0.8961 - ...
+    1875/1875 ━━━━━━━━━━━━━━━━━━━━ 3s 1ms/step - accuracy: 0.8796 - loss: 0.4189 - val_accuracy: ...
 
-``verbose=1`` redraws a live bar with ``\\r`` (as Keras does, in a terminal and in Jupyter),
-``verbose=2`` prints one line per epoch, ``verbose=0`` nothing.
+``verbose=1`` redraws a live bar after each batch: backspaces over the previous line, ``\\r``,
+the step count in bold, the bar in green and grey, the ETA (the elapsed time once finished),
+the time per step and the running metrics, exactly the bytes Keras writes (Keras writes the
+same in a terminal, a pipe and Jupyter, which renders the colours). ``verbose=2`` prints one
+line per epoch (``1875/1875 - 3s - 1ms/step - accuracy: ... - loss: ...``), ``verbose=0``
+nothing. ``Epoch i/n`` heads each epoch when there is more than one, as in Keras.
 """
 
+import math
 import sys
 import time
 
-BAR = 30
-
-
-def per_step(seconds, steps):
-    t = seconds / max(steps, 1)
-    if t >= 1:
-        return f"{t:.0f}s/step"
-    if t >= 1e-3:
-        return f"{t * 1e3:.0f}ms/step"
-    return f"{t * 1e6:.0f}us/step"
-
-
-def metrics_text(logs):
-    return "".join(f" - {k}: {v:.4f}" for k, v in logs.items())
-
-
-def bar(step, steps):
-    done = int(BAR * step / max(steps, 1))
-    if step >= steps:
-        return "[" + "=" * BAR + "]"
-    return "[" + "=" * max(done - 1, 0) + (">" if done else "") + "." * (BAR - done) + "]"
+WIDTH = 20  # Keras's Progbar width
+INTERVAL = 0.05  # Keras's Progbar interval (seconds)
 
 
 def write(text):
@@ -38,47 +25,128 @@ def write(text):
     sys.stdout.flush()
 
 
-class FitProgress:
-    """The object nabla's fit calls between batches (``on_batch_end``, ``on_epoch_end``)."""
+def per_step(seconds):
+    """Keras's ``_format_time``: ``" 12ms/step"``."""
+    if seconds >= 1 or seconds == 0:
+        return f" {seconds:.0f}s/step"
+    if seconds >= 1e-3:
+        return f" {seconds * 1e3:.0f}ms/step"
+    return f" {seconds * 1e6:.0f}us/step"
 
-    def __init__(self, verbose, epochs):
+
+def metrics_text(logs, absolute=True):
+    out = ""
+    for k, v in logs.items():
+        small = abs(v) <= 1e-3 if absolute else v <= 1e-3
+        out += f" - {k}: {v:.4e}" if small else f" - {k}: {v:.4f}"
+    return out
+
+
+def eta_text(eta):
+    if eta > 3600:
+        return "%d:%02d:%02d" % (eta // 3600, (eta % 3600) // 60, eta % 60)
+    if eta > 60:
+        return "%d:%02d" % (eta // 60, eta % 60)
+    return "%ds" % eta
+
+
+def bar_line(step, steps, timing, logs):
+    """The live line and its printed width (escape sequences not counted)."""
+    digits = int(math.log10(steps)) + 1
+    count = f"%{digits}d/%d" % (step, steps)
+    done = int(WIDTH * step / steps)
+    bar = f"\x1b[1m{count}\x1b[0m "
+    special = 8
+    if done > 0:
+        bar += f"\x1b[32m{'━' * done}\x1b[0m"
+        special += 9
+    bar += f"\x1b[37m{'━' * (WIDTH - done)}\x1b[0m"
+    special += 9
+    info = f" \x1b[1m{timing}\x1b[0m"
+    special += 8
+    return bar, info, special
+
+
+class Progbar:
+    """One epoch's (or one evaluate's) bar, as Keras's ``Progbar`` draws it."""
+
+    def __init__(self, steps, verbose, start=None):
+        self.steps = max(int(steps), 1)
+        self.verbose = verbose
+        self.start = time.time() if start is None else start
+        self.after_first = None
+        self.last_update = 0.0
+        self.prev_width = 0
+
+    def _step_time(self, step, now):
+        if step and self.after_first is not None and step > 1:
+            t = (now - self.after_first) / (step - 1)
+        elif step:
+            t = (now - self.start) / step
+        else:
+            t = 0.0
+        if step == 1:
+            self.after_first = now
+        return t
+
+    def update(self, step, logs, finalize=False):
+        now = time.time()
+        t = self._step_time(step, now)
+        if self.verbose == 1:
+            if now - self.last_update < INTERVAL and not finalize:
+                return
+            message = "\b" * self.prev_width + "\r"
+            timing = f"{now - self.start:.0f}s" if finalize else eta_text(t * (self.steps - step))
+            bar, info, special = bar_line(step, self.steps, timing, logs)
+            info += per_step(t) + metrics_text(logs)
+            width = len(bar) + len(info) - special
+            message += bar + info
+            if self.prev_width > width:
+                message += " " * (self.prev_width - width)
+            if finalize:
+                message += "\n"
+            write(message)
+            self.prev_width = width
+        elif self.verbose == 2 and finalize:
+            digits = int(math.log10(self.steps)) + 1
+            count = f"%{digits}d/%d" % (step, self.steps)
+            write(f"{count} - {now - self.start:.0f}s -{per_step(t)}"
+                  f"{metrics_text(logs, absolute=False)}\n")
+        self.last_update = now
+
+
+class FitProgress:
+    """The object nabla's ``fit`` calls between batches (``on_batch_end`` with the epoch's
+    running loss and accuracy) and after each epoch (``on_epoch_end`` with its logs);
+    ``shown`` turns nabla's logs into the ones Keras would show, in Keras's order."""
+
+    def __init__(self, verbose, epochs, shown):
         self.verbose = verbose
         self.epochs = epochs
-        self.start = None
-        self.width = 0
+        self.shown = shown
+        self.bar = None
+        self.epoch_start = time.time()
 
-    def on_batch_end(self, epoch, step, steps, loss):
-        if step == 1 or self.start is None:
-            self.start = time.perf_counter()
-            if self.verbose:
-                write(f"Epoch {epoch + 1}/{self.epochs}\n")
+    def _begin(self, epoch, steps):
+        self.bar = Progbar(steps, self.verbose, start=self.epoch_start)
+        if self.verbose and self.epochs > 1:
+            write(f"Epoch {epoch + 1}/{self.epochs}\n")
+
+    def on_batch_end(self, epoch, step, steps, loss, accuracy):
+        if self.bar is None:
+            self._begin(epoch, steps)
         if self.verbose == 1:
-            elapsed = time.perf_counter() - self.start
-            eta = elapsed / step * (steps - step)
-            line = f"{step:>{len(str(steps))}}/{steps} {bar(step, steps)} - ETA: {eta:.0f}s - loss: {loss:.4f}"
-            write("\r" + line.ljust(self.width))
-            self.width = len(line)
-        self.steps = steps
+            self.bar.update(step, self.shown({"loss": loss, "accuracy": accuracy}))
 
     def on_epoch_end(self, epoch, logs, seconds):
-        if not self.verbose:
-            return
-        steps = getattr(self, "steps", 0)
-        if self.verbose == 1:
-            line = (f"{steps}/{steps} {bar(steps, steps)} - {seconds:.0f}s "
-                    f"{per_step(seconds, steps)}{metrics_text(logs)}")
-            write("\r" + line.ljust(self.width) + "\n")
-        else:
-            write(f"{steps}/{steps} - {seconds:.0f}s{metrics_text(logs)} - "
-                  f"{seconds:.0f}s/epoch - {per_step(seconds, steps)}\n")
-        self.start = None
-        self.width = 0
+        if self.bar is not None:
+            self.bar.update(self.bar.steps, self.shown(logs), finalize=True)
+        self.bar = None
+        self.epoch_start = time.time()
 
 
 def summary_line(verbose, steps, seconds, logs):
-    """The line ``evaluate`` and ``predict`` print."""
-    if verbose == 1:
-        write(f"{steps}/{steps} {bar(steps, steps)} - {seconds:.0f}s {per_step(seconds, steps)}"
-              f"{metrics_text(logs)}\n")
-    elif verbose == 2:
-        write(f"{steps}/{steps} - {seconds:.0f}s - {per_step(seconds, steps)}{metrics_text(logs)}\n")
+    """The line ``evaluate`` and ``predict`` print when done (Keras's finished bar)."""
+    bar = Progbar(steps, verbose, start=time.time() - seconds)
+    bar.after_first = bar.start  # no separate first step: seconds / steps per step
+    bar.update(bar.steps, logs, finalize=True)

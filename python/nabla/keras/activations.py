@@ -1,5 +1,7 @@
 """Activation names nabla computes (fused with the layer's bias where it can)."""
 
+from .. import _missing
+
 SUPPORTED = ("linear", "relu", "sigmoid", "tanh", "softmax")
 
 
@@ -28,3 +30,6 @@ relu = _named("relu")
 sigmoid = _named("sigmoid")
 tanh = _named("tanh")
 softmax = _named("softmax")
+
+
+__getattr__ = _missing.names("keras.activations")

@@ -1,5 +1,7 @@
 """Keras's callbacks as settings; nabla's own callbacks run them inside ``fit``."""
 
+from .. import _missing
+
 
 class Callback:
     def config(self):
@@ -92,3 +94,6 @@ class History(Callback):
         self.epoch = list(epochs)
         self.model = model
         self.params = {}
+
+
+__getattr__ = _missing.names("keras.callbacks")

@@ -1,6 +1,7 @@
 """Keras layers as settings: each class validates Keras's arguments and turns them into the
 JSON form of ``nabla::nn::LayerConfig``; the Rust library builds and runs the layer."""
 
+from .. import _missing
 from . import activations
 from .regularizers import as_config as _regularizer
 
@@ -277,3 +278,6 @@ def from_config(config):
     for key, value in config.items():
         setattr(layer, key, value)
     return layer
+
+
+__getattr__ = _missing.names("keras.layers")

@@ -6,7 +6,7 @@ the loss on nabla's tape (see ``nabla._tape``).
 
 import numpy as np
 
-from .. import _nabla, _tape
+from .. import _missing, _nabla, _tape
 
 _NAMES = {
     "categorical_crossentropy": "categorical_crossentropy",
@@ -54,7 +54,7 @@ class Loss:
         if taped is not None:
             return taped
         pred = np.ascontiguousarray(y_pred_arr.reshape(y.shape[0], -1))
-        return np.float32(_nabla.loss_value(self._name, y, pred))
+        return _tape.tensor(np.float32(_nabla.loss_value(self._name, y, pred)))
 
 
 class CategoricalCrossentropy(Loss):
@@ -102,3 +102,6 @@ def name_of(loss):
     raise NotImplementedError(
         f"nabla.keras has no loss {loss!r} (it has categorical_crossentropy, "
         "sparse_categorical_crossentropy, mean_squared_error, binary_crossentropy)")
+
+
+__getattr__ = _missing.names("keras.losses")

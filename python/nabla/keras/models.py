@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from .. import _nabla, _tape
+from .. import _missing, _nabla, _tape
 from .. import random as _random
 from . import _progress, layers as _layers, losses as _losses, optimizers as _optimizers
 from .callbacks import Callback, History
@@ -27,12 +27,6 @@ def check_model_path(path):
     ext = os.path.splitext(name)[1]
     if ext in _NATIVE:
         return
-    if name.endswith(".weights.h5"):
-        # Keras's model.save writes a whole legacy .h5 model here; nabla's library would
-        # write weights only, which load_model could not read back.
-        raise NotImplementedError(
-            f"a whole model in {path!r}: nabla writes .weights.h5 files as weights only "
-            "(Keras's save_weights), which is not in nabla.keras; use a .keras or .h5 path")
     if ext in _KERAS:
         if not _nabla.KERAS_FORMATS:
             raise NotImplementedError(
@@ -204,8 +198,12 @@ class Sequential:
         return _losses.dense_targets(self._need_loss(), y, width)
 
     def _shown(self, logs):
+        """The logs Keras 3 would show, in its order: accuracy (when compiled with it), loss,
+        then the same for validation, then anything else (``learning_rate``)."""
         keep = self._compiled[2]
-        return {k: v for k, v in logs.items()
+        order = ["accuracy", "loss", "val_accuracy", "val_loss"]
+        keys = [k for k in order if k in logs] + [k for k in logs if k not in order]
+        return {k: logs[k] for k in keys
                 if not (k.endswith("accuracy") and "accuracy" not in keep)}
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
@@ -236,17 +234,24 @@ class Sequential:
                 raise TypeError(f"fit: {cb!r} is not a Keras callback")
             specs.append(cb.config())
         verbose = _verbose(verbose)
-        progress = _progress.FitProgress(verbose, epochs)
+        progress = _progress.FitProgress(verbose, epochs, self._shown)
         started = time.time()
-        raw = core.fit(x, y, int(epochs), 32 if batch_size is None else int(batch_size), validation,
-                       float(validation_split), bool(shuffle), int(initial_epoch),
-                       json.dumps(specs), progress)
+        try:
+            raw = core.fit(x, y, int(epochs), 32 if batch_size is None else int(batch_size),
+                           validation, float(validation_split), bool(shuffle), int(initial_epoch),
+                           json.dumps(specs), progress)
+        finally:
+            if progress.bar is not None and verbose == 1:
+                _progress.write("\n")  # an interrupted epoch's bar ends its line
         done = len(raw["loss"])
         history = {k: raw[k] for k in ("loss", "accuracy", "val_loss", "val_accuracy") if k in raw}
         if any(s["type"] == "ReduceLROnPlateau" for s in specs):
             history["learning_rate"] = raw["learning_rate"]
         history = self._shown(history)
         self.history = History(history, range(initial_epoch, initial_epoch + done), self)
+        rows = len(x) if validation is not None else len(x) - int(len(x) * float(validation_split))
+        batch = 32 if batch_size is None else int(batch_size)
+        self.history.params = {"verbose": verbose, "epochs": int(epochs), "steps": -(-rows // batch)}
         self.history.epoch_seconds = raw["epoch_seconds"]
         self.history._raw = raw
         # For the run report's run.json.
@@ -270,7 +275,8 @@ class Sequential:
         _progress.summary_line(_verbose(verbose), steps, time.perf_counter() - start, logs)
         if return_dict:
             return logs
-        return list(logs.values()) if len(logs) > 1 else loss
+        # Keras 3: the loss first, then the metrics; a bare loss when there are none.
+        return [loss, accuracy] if len(logs) > 1 else loss
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         if steps is not None or callbacks:
@@ -290,7 +296,7 @@ class Sequential:
             return _tape.mark_output(core.predict(x), self, x, bool(training))
         if training:
             raise NotImplementedError("model(x, training=True) outside a GradientTape is not in nabla")
-        return core.predict(x)
+        return _tape.tensor(core.predict(x))
 
     def _gradients(self, x, y, loss_name, training):
         x = np.ascontiguousarray(x, dtype=np.float32)
@@ -361,7 +367,39 @@ class Sequential:
         check_model_path(filepath)
         if not overwrite and os.path.exists(filepath):
             raise FileExistsError(filepath)
-        self._need_core().save(os.fspath(filepath))
+        if str(filepath).lower().endswith((".h5", ".hdf5")):
+            # As Keras 3: any .h5 name, "x.weights.h5" included, gets a whole legacy model.
+            self._need_core().save_legacy_h5(os.fspath(filepath))
+        else:
+            self._need_core().save(os.fspath(filepath))
+
+    def save_weights(self, filepath, overwrite=True, max_shard_size=None):
+        """The weights alone in Keras 3's ``.weights.h5`` layout (Keras loads them)."""
+        if max_shard_size is not None:
+            raise NotImplementedError("save_weights(max_shard_size=...): sharded weights are not in nabla")
+        if not str(filepath).endswith(".weights.h5"):
+            raise ValueError(f"The filename must end in `.weights.h5`. Received: filepath={filepath}")
+        if not overwrite and os.path.exists(filepath):
+            raise FileExistsError(filepath)
+        self._need_core().save_weights(os.fspath(filepath))
+
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        """Weights from a Keras ``.weights.h5``, a legacy ``.h5`` or a ``.keras`` file, into
+        this architecture (shapes are checked weight by weight)."""
+        if skip_mismatch or kwargs:
+            raise NotImplementedError(
+                f"load_weights({', '.join(['skip_mismatch'] * bool(skip_mismatch) + list(kwargs))}=...) "
+                "is not in nabla")
+        path = os.fspath(filepath)
+        if path.endswith(".keras"):
+            self.set_weights(load_model(path, compile=False).get_weights())
+        elif path.endswith((".weights.h5", ".h5", ".hdf5")):
+            self._need_core().load_weights(path)
+        else:
+            raise ValueError(
+                f"File format not supported: filepath={filepath}. Keras 3 only supports V3 "
+                "`.keras` files, `.weights.h5` files, legacy H5 format files (`.h5` extension), "
+                "or Orbax checkpoints.")
 
     def report(self, x=None, y=None, history=None, class_names=None):
         """A run report (curves, confusion matrix, ...) that Jupyter displays inline."""
@@ -400,3 +438,6 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
 def Model(*args, **kwargs):
     raise NotImplementedError(
         "keras.Model (the functional API and subclassing) is not in nabla.keras: use Sequential")
+
+
+__getattr__ = _missing.names("keras.models")

@@ -1,5 +1,7 @@
 """Optimizers as settings for nabla's (Keras's update rules and defaults)."""
 
+from .. import _missing
+
 
 class Optimizer:
     _type = None
@@ -71,3 +73,6 @@ def get(identifier):
     if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
         return _BY_NAME[identifier.lower()]()
     raise NotImplementedError(f"nabla.keras has no optimizer {identifier!r} (it has SGD, Adam, RMSprop)")
+
+
+__getattr__ = _missing.names("keras.optimizers")

@@ -1,5 +1,7 @@
 """Weight penalties. Keras's L2 adds λ·Σw² to the loss (no ½), as nabla does."""
 
+from .. import _missing
+
 
 class L2:
     def __init__(self, l2=0.01):
@@ -24,3 +26,6 @@ def as_config(regularizer, where):
     if regularizer == "l2":
         return L2().config()
     raise NotImplementedError(f"{where}: nabla has only the L2 regularizer, not {regularizer!r}")
+
+
+__getattr__ = _missing.names("keras.regularizers")

@@ -29,19 +29,34 @@ pub enum Control {
     Stop,
 }
 
+/// What `on_batch_end` is told after a step: the batch's own loss and the epoch's running
+/// means so far (Keras's `on_train_batch_end` logs; what the live progress bar shows).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct BatchLogs {
+    /// This batch's mean loss.
+    pub batch_loss: f64,
+    /// The epoch's running mean loss, each batch weighted by its size.
+    pub loss: f64,
+    /// The epoch's running accuracy.
+    pub accuracy: f64,
+    /// Samples seen so far this epoch.
+    pub seen: usize,
+}
+
 /// Something that watches training, as a Keras callback does.
 pub trait Callback<T: Float> {
     fn on_train_begin(&mut self, _model: &mut Sequential<T>) -> Result<()> {
         Ok(())
     }
 
-    /// After optimizer step `batch` (0-based) of `epoch` (0-based) with that batch's loss.
+    /// After optimizer step `batch` (0-based) of `epoch` (0-based), with that batch's loss
+    /// and the epoch's running loss and accuracy.
     fn on_batch_end(
         &mut self,
         _model: &mut Sequential<T>,
         _epoch: usize,
         _batch: usize,
-        _loss: f64,
+        _logs: &BatchLogs,
     ) -> Result<Control> {
         Ok(Control::Continue)
     }
