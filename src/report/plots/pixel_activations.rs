@@ -1,5 +1,5 @@
 //! ReLU and sigmoid applied to real pixel values, as scatter plots side by side: notebook
-//! 002's cell [4], which plots `relu(p)` and `sigmoid(p)` against the first training image's
+//! 002's cell \[4\], which plots `relu(p)` and `sigmoid(p)` against the first training image's
 //! raw pixel values `p` (0-255) to show what each function does to the inputs it will see.
 
 use std::path::Path;
