@@ -285,10 +285,31 @@ pub fn staged_vs_fair(staged: &[(String, f64)], fair: &[(String, Vec<f64>)]) -> 
     } else {
         "The rankings differ: in the staged run each choice starts from the weights the one before left, so its number reflects the order of training as much as the choice."
     };
+    // Whether the fresh models' own ranking is more than noise: the lead of the best over
+    // the next against the larger of their standard deviations.
+    let stats = |name: &str| {
+        let values = &fair
+            .iter()
+            .find(|(n, _)| n == name)
+            .expect("ranked from fair")
+            .1;
+        mean_std(values)
+    };
+    let (best, next) = (&fair_order[0], &fair_order[1]);
+    let ((m1, s1), (m2, s2)) = (stats(best), stats(next));
+    let (lead, spread) = (m1 - m2, s1.max(s2));
+    let noise = match lead > spread {
+        true => format!(
+            "Among the fresh models, {best}'s lead over {next} ({lead:.4}) exceeds the replicates' spread (std up to {spread:.4})."
+        ),
+        false => format!(
+            "Among the fresh models, {best} and {next} are within noise: a lead of {lead:.4} against a spread of up to {spread:.4}."
+        ),
+    };
     Some(finding(
         Kind::StagedVsFair,
         format!(
-            "One model trained in sequence ranks {} (final validation accuracy per stage: {}); fresh models rank {} ({}). {verdict}",
+            "One model trained in sequence ranks {} (final validation accuracy per stage: {}); fresh models rank {} ({}). {verdict} {noise}",
             staged_order.join(" > "),
             cite_staged.join(", "),
             fair_order.join(" > "),
@@ -448,5 +469,21 @@ mod tests {
         assert!(f.text.contains("ranks RMSprop > SGD > Adam"), "{}", f.text);
         assert!(f.text.contains("fresh models rank Adam > RMSprop > SGD"));
         assert!(f.text.contains("The rankings differ"));
+        assert!(
+            f.text.contains("Adam's lead over RMSprop (0.0500) exceeds"),
+            "{}",
+            f.text
+        );
+        let noisy = [
+            ("Adam".to_string(), vec![0.45, 0.35, 0.40]),
+            ("SGD".to_string(), vec![0.30, 0.31, 0.29]),
+            ("RMSprop".to_string(), vec![0.39, 0.41, 0.37]),
+        ];
+        let f = staged_vs_fair(&staged, &noisy).unwrap();
+        assert!(
+            f.text.contains("Adam and RMSprop are within noise"),
+            "{}",
+            f.text
+        );
     }
 }
