@@ -51,7 +51,7 @@ pub enum ConvKernel {
     Direct,
     /// im2col + GEMM a few images at a time, one group per task: each group's unfolded rows
     /// are multiplied while they are still in cache, and threads split the batch instead
-    /// of each product (see [`conv2d_grouped`]).
+    /// of each product (`conv2d_grouped` in this file).
     Grouped,
 }
 

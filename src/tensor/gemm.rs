@@ -40,9 +40,9 @@ pub fn gemm<T: Float>(
     gemm_on(m, n, k, a, a_t, b, b_t, c, accumulate, parallel);
 }
 
-/// [`gemm`] on the calling thread only: for a product that is one of many tasks already
+/// [`gemm()`] on the calling thread only: for a product that is one of many tasks already
 /// spread over the threads (a group of images), where splitting it again would only add
-/// hand-overs. The result is the same as [`gemm`]'s.
+/// hand-overs. The result is the same as [`gemm()`]'s.
 #[allow(clippy::too_many_arguments)]
 pub fn gemm_serial<T: Float>(
     m: usize,

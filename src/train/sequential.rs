@@ -79,6 +79,11 @@ pub const INFERENCE_BATCH: usize = 256;
 /// larger than that run in blocks of fewer samples (see [`Sequential::inference_block`]).
 const INFERENCE_BLOCK_BYTES: usize = 1 << 20;
 
+/// Values a sample above which a layer output counts as a feature map for
+/// [`Sequential::inference_block`]: more than a CIFAR image (3072), less than LeNet-5's first
+/// convolution output (28x28x6 = 4704).
+const FEATURE_MAP_VALUES: usize = 4096;
+
 impl<T: Float> Sequential<T> {
     /// An empty model for samples of `input_shape` (no batch dimension), seeded with 0.
     pub fn new(input_shape: &[usize]) -> Self {
@@ -353,7 +358,11 @@ impl<T: Float> Sequential<T> {
     /// in cache when the next layer reads it. Measured on 2 cores (`nabla evaluate
     /// --batch-size`, predict seconds): the MNIST CNN predicts 10,000 images in blocks of 8
     /// in 0.9 s against 1.5-2.0 s in blocks of 1000 (a 26x26x32 output is 86 kB a sample);
-    /// LeNet-5 is fastest at about 64. MLPs keep large blocks, which their GEMMs need.
+    /// LeNet-5 is fastest at about 64. Models without feature maps (no layer output wider
+    /// than [`FEATURE_MAP_VALUES`] a sample: the MLPs) keep the requested batch: their
+    /// activations are small, and each block re-reads every weight (6 MB for the CIFAR
+    /// MLP's first layer): its predict took 0.69-0.82 s in blocks of 85 against 0.46-0.61 s
+    /// in one of 1000 (loaded machine, interleaved).
     fn inference_block(&self, batch_size: usize) -> usize {
         let widest = self
             .layers
@@ -363,6 +372,9 @@ impl<T: Float> Sequential<T> {
             .max()
             .unwrap_or(1)
             .max(1);
+        if widest <= FEATURE_MAP_VALUES {
+            return batch_size;
+        }
         let fits = INFERENCE_BLOCK_BYTES / (widest * std::mem::size_of::<T>());
         batch_size.min(fits.max(8))
     }
