@@ -108,6 +108,7 @@ fn main() {
         for (name, algorithm) in [
             ("im2col", ConvKernel::Im2col),
             ("direct", ConvKernel::Direct),
+            ("grouped", ConvKernel::Grouped),
         ] {
             let conv = move |t: &mut Tape<f32>, v: &[Var]| {
                 ops::conv2d_with(t, v[0], v[1], [1, 1], Padding::Valid, algorithm).unwrap()

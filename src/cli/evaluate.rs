@@ -18,7 +18,11 @@ pub struct EvaluateArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Print one JSON object with the results on stdout.
+    /// Samples per inference batch (the results do not depend on it).
+    #[arg(long, default_value_t = nabla::train::INFERENCE_BATCH)]
+    pub batch_size: usize,
+    /// Print one JSON object with the results on stdout, with the seconds the predict pass
+    /// took (`predict_seconds`: measured inside, after a first pass has warmed the buffers).
     #[arg(long)]
     pub json: bool,
 }
@@ -36,13 +40,16 @@ fn evaluate(args: EvaluateArgs) -> Result<()> {
         )));
     }
     let test = data::load(&args.data)?.test;
-    let metrics = nabla::run::test_metrics(&mut model, &test)?;
+    let (metrics, predict_seconds) =
+        nabla::run::timed_test_metrics(&mut model, &test, args.batch_size)?;
     if args.json {
         let report = json!({
             "model_file": args.model_file,
             "samples": test.len(),
             "test_loss": metrics.test_loss,
             "test_accuracy": metrics.test_accuracy,
+            "batch_size": args.batch_size,
+            "predict_seconds": predict_seconds,
             "metrics": metrics,
         });
         println!("{report}");

@@ -6,6 +6,7 @@
 
 use crate::autograd::{Backward, GradSink, OpIo, Tape, Var};
 use crate::error::{Error, Result};
+use crate::tensor::simd::with_wide_simd;
 use crate::tensor::Float;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -180,19 +181,21 @@ fn forward<A: Elementwise, T: Float>(xs: &[T], bias: Option<&[T]>, out: &mut [T]
     let chunk = chunk_len(width);
     out.par_chunks_mut(chunk)
         .zip(xs.par_chunks(chunk))
-        .for_each(|(out, xs)| match bias {
-            Some(bs) => {
-                for (orow, xrow) in out.chunks_mut(width).zip(xs.chunks(width)) {
-                    for ((o, &xv), &bv) in orow.iter_mut().zip(xrow).zip(bs) {
-                        *o = A::ACT.apply(xv + bv);
+        .for_each(|(out, xs)| {
+            with_wide_simd(|| match bias {
+                Some(bs) => {
+                    for (orow, xrow) in out.chunks_mut(width).zip(xs.chunks(width)) {
+                        for ((o, &xv), &bv) in orow.iter_mut().zip(xrow).zip(bs) {
+                            *o = A::ACT.apply(xv + bv);
+                        }
                     }
                 }
-            }
-            None => {
-                for (o, &xv) in out.iter_mut().zip(xs) {
-                    *o = A::ACT.apply(xv);
+                None => {
+                    for (o, &xv) in out.iter_mut().zip(xs) {
+                        *o = A::ACT.apply(xv);
+                    }
                 }
-            }
+            })
         });
 }
 
@@ -242,17 +245,33 @@ fn backward<A: Elementwise, T: Float>(io: &OpIo<'_, T>, grads: &mut GradSink<'_,
                     }
                 }
             } else {
-                dx.data
-                    .par_chunks_mut(chunk)
-                    .zip(g.par_chunks(chunk))
-                    .zip(y.par_chunks(chunk))
-                    .for_each(|((d, g), y)| {
-                        for ((d, &gv), &yv) in d.iter_mut().zip(g).zip(y) {
-                            *d = gv * A::ACT.derivative(yv);
-                        }
-                    });
+                // One pass: each task writes its rows of dz and sums them into its own
+                // partial bias gradient while they are in cache; the partials are then added
+                // in task order. Tasks are fixed runs of rows, so the sums do not depend on
+                // the thread count.
+                let dz = |d: &mut [T], g: &[T], y: &[T]| {
+                    for ((d, &gv), &yv) in d.iter_mut().zip(g).zip(y) {
+                        *d = gv * A::ACT.derivative(yv);
+                    }
+                };
+                let tasks = dx.data.len().div_ceil(chunk);
+                let rows = dx.data.par_chunks_mut(chunk).zip(g.par_chunks(chunk));
+                let rows = rows.zip(y.par_chunks(chunk));
+                let mut partials = Vec::new();
+                if db_sum.is_some() {
+                    partials = vec![T::zero(); tasks * width];
+                    rows.zip(partials.par_chunks_mut(width))
+                        .for_each(|(((d, g), y), partial)| {
+                            with_wide_simd(|| {
+                                dz(d, g, y);
+                                add_rows(partial, d);
+                            })
+                        });
+                } else {
+                    rows.for_each(|((d, g), y)| with_wide_simd(|| dz(d, g, y)));
+                }
                 if let Some(sum) = db_sum.as_mut() {
-                    add_rows(sum, dx.data);
+                    add_rows(sum, &partials);
                 }
             }
         }

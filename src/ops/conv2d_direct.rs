@@ -523,6 +523,60 @@ mod tests {
     }
 
     #[test]
+    fn grouped_equals_im2col_in_f32_to_1e_5_and_f64_to_rounding() {
+        // Test builds group one or two images per task (conv2d.rs's GROUP_BYTES), so every
+        // case runs in several groups, the last one short where the batch is odd.
+        for (i, case) in CASES.into_iter().enumerate() {
+            let seed = 400 + i as u32;
+            let grouped = run::<f32>(case, seed, ConvKernel::Grouped);
+            let reference = run::<f32>(case, seed, ConvKernel::Im2col);
+            for (what, (a, b)) in ["y", "dx", "dW"].iter().zip(grouped.iter().zip(&reference)) {
+                let e = normwise_error(a, b);
+                assert!(e < 1e-5, "case {i} {case:?}: {what} differs by {e:e}");
+            }
+            let grouped = run::<f64>(case, seed, ConvKernel::Grouped);
+            let reference = run::<f64>(case, seed, ConvKernel::Im2col);
+            for (what, (a, b)) in ["y", "dx", "dW"].iter().zip(grouped.iter().zip(&reference)) {
+                let e = normwise_error(a, b);
+                assert!(
+                    e < 1e-13,
+                    "case {i} {case:?}: {what} differs by {e:e} in f64"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn grouped_gradients_on_odd_shapes_and_partial_groups() {
+        for (seed, (xd, kd, s, p)) in [CASES[9], CASES[10], CASES[11], CASES[12], CASES[15]]
+            .into_iter()
+            .enumerate()
+        {
+            let inputs = [
+                random_tensor(&xd, 500 + seed as u32),
+                random_tensor(&kd, 510 + seed as u32),
+            ];
+            assert_gradients(&inputs, |t, v| {
+                conv2d_with(t, v[0], v[1], s, p, ConvKernel::Grouped)
+            });
+        }
+    }
+
+    #[test]
+    fn grouped_results_do_not_depend_on_the_thread_count() {
+        let on = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| run::<f32>(CASES[3], 8, ConvKernel::Grouped))
+        };
+        let one = on(1);
+        assert_eq!(one, on(2));
+        assert_eq!(one, on(3));
+    }
+
+    #[test]
     fn more_filters_than_the_direct_kernel_takes_fall_back_to_im2col() {
         let case = ([1, 4, 4, 2], [3, 3, 2, 65], [1, 1], Padding::Valid);
         assert_eq!(

@@ -110,9 +110,12 @@ impl<T: Float> Backward<T> for MaxPoolBackward {
                 if !accumulate {
                     dimage.fill(T::zero());
                 }
-                for (i, (&g, &a)) in g.iter().zip(argmax).enumerate() {
-                    let pixel = a.as_f64() as usize;
-                    dimage[pixel * c + i % c] += g;
+                // One output pixel's channels at a time (no `i % c` per element: an integer
+                // division each, 5% of the MNIST CNN's step).
+                for (g, argmax) in g.chunks_exact(c).zip(argmax.chunks_exact(c)) {
+                    for (ch, (&g, &a)) in g.iter().zip(argmax).enumerate() {
+                        dimage[a.as_f64() as usize * c + ch] += g;
+                    }
                 }
             });
     }

@@ -42,7 +42,9 @@ pub use data_cache::DataCache;
 pub use dir::RunDir;
 pub use images::{spread_rows, PROBE_SAMPLES};
 pub use interrupt::{install_signal_handler, EXIT_INTERRUPTED};
-pub use pipeline::{checkpoint_settings, run, test_metrics, RunOptions, RunOutput};
+pub use pipeline::{
+    checkpoint_settings, run, test_metrics, timed_test_metrics, RunOptions, RunOutput,
+};
 pub use probe::{GradientLog, GradientRecorder};
 pub use record::{GradientsFile, RunRecord};
 pub use spec::{Metric, ModelSpec, OutputSpec, Plot, RunSpec, TrainingSpec};

@@ -464,16 +464,30 @@ fn say_final_losses(history: &History, options: &RunOptions) {
 /// A trained model's test metrics: loss and accuracy as `evaluate` gives them, with the
 /// confusion matrix and classification report of its predictions.
 pub fn test_metrics(model: &mut Sequential<f32>, test: &Dataset) -> Result<RunMetrics> {
-    let evaluation = model.evaluate(test)?;
-    let scores = model.predict(test)?;
+    Ok(timed_test_metrics(model, test, crate::train::INFERENCE_BATCH)?.0)
+}
+
+/// [`test_metrics`] in batches of `batch_size`, with the seconds its predict pass took.
+/// That pass runs after the evaluation pass has sized every buffer, so it is a warm
+/// in-process predict, as benchmarks time other frameworks' (`benches/compare_pytorch.py`).
+pub fn timed_test_metrics(
+    model: &mut Sequential<f32>,
+    test: &Dataset,
+    batch_size: usize,
+) -> Result<(RunMetrics, f64)> {
+    let evaluation = model.evaluate_in_batches(test, batch_size)?;
+    let start = std::time::Instant::now();
+    let scores = model.predict_in_batches(test, batch_size)?;
+    let predict_seconds = start.elapsed().as_secs_f64();
     let y_true: Vec<usize> = test.labels.iter().map(|&l| l as usize).collect();
-    RunMetrics::new(
+    let metrics = RunMetrics::new(
         &y_true,
         scores.data(),
         &test.class_names,
         evaluation.loss,
         evaluation.accuracy,
-    )
+    )?;
+    Ok((metrics, predict_seconds))
 }
 
 fn build_model(spec: &RunSpec, train: &Dataset) -> Result<Sequential<f32>> {

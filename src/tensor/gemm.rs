@@ -35,6 +35,42 @@ pub fn gemm<T: Float>(
     c: &mut [T],
     accumulate: bool,
 ) {
+    let threads = rayon::current_num_threads();
+    let parallel = m * n * k >= PARALLEL_WORK && threads > 1;
+    gemm_on(m, n, k, a, a_t, b, b_t, c, accumulate, parallel);
+}
+
+/// [`gemm()`] on the calling thread only: for a product that is one of many tasks already
+/// spread over the threads (a group of images), where splitting it again would only add
+/// hand-overs. The result is the same as [`gemm()`]'s.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_serial<T: Float>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[T],
+    a_t: Transpose,
+    b: &[T],
+    b_t: Transpose,
+    c: &mut [T],
+    accumulate: bool,
+) {
+    gemm_on(m, n, k, a, a_t, b, b_t, c, accumulate, false);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn gemm_on<T: Float>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[T],
+    a_t: Transpose,
+    b: &[T],
+    b_t: Transpose,
+    c: &mut [T],
+    accumulate: bool,
+    parallel: bool,
+) {
     assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
     if m == 0 || n == 0 {
         return;
@@ -54,7 +90,7 @@ pub fn gemm<T: Float>(
         Transpose::No => (n as isize, 1),
         Transpose::Yes => (1, k as isize),
     };
-    let parallelism = if m * n * k >= PARALLEL_WORK && rayon::current_num_threads() > 1 {
+    let parallelism = if parallel {
         gemm::Parallelism::Rayon(rayon::current_num_threads())
     } else {
         gemm::Parallelism::None

@@ -6,7 +6,7 @@ mod shape;
 pub mod simd;
 
 pub use float::Float;
-pub use gemm::{gemm, Transpose};
+pub use gemm::{gemm, gemm_serial, Transpose};
 pub use shape::Shape;
 
 use crate::error::{Error, Result};

@@ -25,6 +25,6 @@ pub use fit::{EpochPosition, FitOptions, Validation, MAX_BATCH_SIZE};
 pub use history::{EpochLogs, History};
 pub use progress::{Stream, Verbosity};
 pub use saving::{read_model_file, ModelFile};
-pub use sequential::{BatchResult, Evaluation, LayerOutput, Sequential};
+pub use sequential::{BatchResult, Evaluation, LayerOutput, Sequential, INFERENCE_BATCH};
 pub use stages::{fit_stages, Stage, StageMark};
 pub use summary::shape_text;

@@ -6,6 +6,7 @@
 use super::{for_each_gradient, Optimizer, OptimizerConfig, OptimizerState, Slots};
 use crate::autograd::{Gradients, ParamStore};
 use crate::error::Result;
+use crate::tensor::simd::with_wide_simd;
 use crate::tensor::Float;
 
 pub struct Sgd<T> {
@@ -52,9 +53,11 @@ impl<T: Float> Optimizer<T> for Sgd<T> {
         let velocity = &mut self.velocity;
         for_each_gradient(params, grads, |id, w, g| {
             if momentum == 0.0 {
-                for (w, &g) in w.data_mut().iter_mut().zip(g.data()) {
-                    *w -= lr * g;
-                }
+                with_wide_simd(|| {
+                    for (w, &g) in w.data_mut().iter_mut().zip(g.data()) {
+                        *w -= lr * g;
+                    }
+                });
                 return;
             }
             let m = velocity.get(id, w);
