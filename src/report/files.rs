@@ -255,6 +255,18 @@ impl DataLook {
     }
 }
 
+/// Notebook 000's two lines after `fit` (`Final training loss: …`, `Final validation loss:
+/// …`), with the shortest digits that round-trip, as Python prints a float.
+pub fn final_losses(loss: Option<f64>, val_loss: Option<f64>) -> String {
+    [
+        ("Final training loss", loss),
+        ("Final validation loss", val_loss),
+    ]
+    .iter()
+    .filter_map(|(label, v)| v.map(|v| format!("{label}: {v}\n")))
+    .collect()
+}
+
 /// A shape as numpy prints it: `(60000, 28, 28)`, `(60000,)`.
 pub fn numpy_shape(shape: &[usize]) -> String {
     match shape {

@@ -9,8 +9,8 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::files::{
-    DataLook, ImageSet, RunInfo, RunMetrics, RunStatus, DATA, GRADIENTS, GRID, HISTORY, METRICS,
-    PREDICTIONS, REPORT, RUN, SAMPLES, SAMPLES_PER_CLASS, SUMMARY,
+    final_losses, DataLook, ImageSet, RunInfo, RunMetrics, RunStatus, DATA, GRADIENTS, GRID,
+    HISTORY, METRICS, PREDICTIONS, REPORT, RUN, SAMPLES, SAMPLES_PER_CLASS, SUMMARY,
 };
 use super::html::HtmlReport;
 use super::plots::{self, Images, Quantity, TrainingCurves};
@@ -109,13 +109,7 @@ pub fn render(dir: &Path) -> Result<Rendered> {
                 report.image_file(caption, &file)?;
             }
         }
-        let finals: String = [
-            ("Final training loss", lines.loss.last()),
-            ("Final validation loss", lines.val_loss.last()),
-        ]
-        .iter()
-        .filter_map(|(label, v)| v.map(|v| format!("{label}: {v}\n")))
-        .collect();
+        let finals = final_losses(lines.loss.last().copied(), lines.val_loss.last().copied());
         report.preformatted(finals);
         let (headers, rows) = history.table();
         report.table(&headers, &rows);

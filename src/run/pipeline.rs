@@ -24,7 +24,7 @@ use super::spec::{Plot, RunSpec};
 use super::stages;
 use crate::data::{Dataset, Splits};
 use crate::error::{Error, Result};
-use crate::report::files::{CHECKPOINT, MODEL, SPEC, SUMMARY};
+use crate::report::files::{final_losses, CHECKPOINT, MODEL, SPEC, SUMMARY};
 use crate::report::metrics::predicted_classes;
 use crate::report::{DataFacts, Reloaded, RunInfo, RunMetrics, RunStatus};
 use crate::train::{
@@ -371,7 +371,13 @@ fn train_and_record(
     drop(callbacks);
     let mut history = earlier;
     history.extend(&later);
-    say_final_losses(&history, options);
+    say(
+        options,
+        &final_losses(
+            history.loss.last().copied(),
+            history.val_loss.last().copied(),
+        ),
+    );
     let gradients = GradientsFile {
         batch: None,
         probe: recorder.map(|r| r.log),
@@ -402,11 +408,7 @@ fn train_and_record(
         batch: Some(batch_gradients(model, batch_x, batch_y)?),
         ..gradients
     };
-    let say = |text: &str| match (options.verbosity, options.stream) {
-        (Verbosity::Silent, _) => {}
-        (_, Stream::Stdout) => print!("{text}"),
-        (_, Stream::Stderr) => eprint!("{text}"),
-    };
+    let say = |text: &str| say(options, text);
     say(&format!(
         "Test loss: {:.4} - Test accuracy: {:.4}\n",
         evaluation.loss, evaluation.accuracy
@@ -444,20 +446,12 @@ fn train_and_record(
     Ok((history, gradients, Some(metrics), predictions))
 }
 
-/// Notebook 000's two lines after `fit`, with Python's shortest round-trip digits.
-fn say_final_losses(history: &History, options: &RunOptions) {
-    let lines = [
-        ("Final training loss", history.loss.last()),
-        ("Final validation loss", history.val_loss.last()),
-    ];
-    for (label, value) in lines {
-        if let Some(v) = value {
-            match (options.verbosity, options.stream) {
-                (Verbosity::Silent, _) => {}
-                (_, Stream::Stdout) => println!("{label}: {v}"),
-                (_, Stream::Stderr) => eprintln!("{label}: {v}"),
-            }
-        }
+/// Prints `text` unless silent, on the stream asked for.
+fn say(options: &RunOptions, text: &str) {
+    match (options.verbosity, options.stream) {
+        (Verbosity::Silent, _) => {}
+        (_, Stream::Stdout) => print!("{text}"),
+        (_, Stream::Stderr) => eprint!("{text}"),
     }
 }
 
