@@ -6,7 +6,7 @@
 
 use crate::autograd::{Backward, GradSink, OpIo, Tape, Var};
 use crate::error::{Error, Result};
-use crate::tensor::simd::with_wide_simd;
+use crate::tensor::simd::wide_simd_fn;
 use crate::tensor::Float;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -177,26 +177,73 @@ fn chunk_len(width: usize) -> usize {
     (CHUNK_ROWS_ELEMENTS / width.max(1)).max(1) * width.max(1)
 }
 
+/// Values the inner loops run over at least: whole rows, as many as make this many.
+const PERIOD_ELEMENTS: usize = 64;
+
+/// The bias repeated over as many rows as make at least `PERIOD_ELEMENTS` values. A
+/// convolution's rows are its channels (6 for LeNet-5's first layer), too short a loop to
+/// vectorize; over the repeated bias the loop is long and the values the same.
+fn bias_period<T: Float>(bias: &[T]) -> Vec<T> {
+    bias.repeat(period_len(bias.len()) / bias.len().max(1))
+}
+
+/// Whole rows of `width` making at least `PERIOD_ELEMENTS` values.
+fn period_len(width: usize) -> usize {
+    let width = width.max(1);
+    width * PERIOD_ELEMENTS.div_ceil(width)
+}
+
 fn forward<A: Elementwise, T: Float>(xs: &[T], bias: Option<&[T]>, out: &mut [T], width: usize) {
-    let chunk = chunk_len(width);
+    let period = bias.map(bias_period);
+    let chunk = chunk_len(period.as_ref().map_or(width, Vec::len));
     out.par_chunks_mut(chunk)
         .zip(xs.par_chunks(chunk))
-        .for_each(|(out, xs)| {
-            with_wide_simd(|| match bias {
-                Some(bs) => {
-                    for (orow, xrow) in out.chunks_mut(width).zip(xs.chunks(width)) {
-                        for ((o, &xv), &bv) in orow.iter_mut().zip(xrow).zip(bs) {
-                            *o = A::ACT.apply(xv + bv);
-                        }
-                    }
-                }
-                None => {
-                    for (o, &xv) in out.iter_mut().zip(xs) {
-                        *o = A::ACT.apply(xv);
-                    }
-                }
-            })
+        .for_each(|(out, xs)| match &period {
+            Some(period) => add_bias_apply::<A, T>(out, xs, period),
+            None => apply::<A, T>(out, xs),
         });
+}
+
+wide_simd_fn! {
+    /// out = f(x + b) over whole periods of the bias (the last one may be cut short).
+    fn add_bias_apply<A: Elementwise, T: Float>(out: &mut [T], xs: &[T], period: &[T]) {
+        for (orow, xrow) in out.chunks_mut(period.len()).zip(xs.chunks(period.len())) {
+            for ((o, &xv), &bv) in orow.iter_mut().zip(xrow).zip(period) {
+                *o = A::ACT.apply(xv + bv);
+            }
+        }
+    }
+}
+
+wide_simd_fn! {
+    /// out = f(x).
+    fn apply<A: Elementwise, T: Float>(out: &mut [T], xs: &[T]) {
+        for (o, &xv) in out.iter_mut().zip(xs) {
+            *o = A::ACT.apply(xv);
+        }
+    }
+}
+
+wide_simd_fn! {
+    /// dz = G ⊙ f′ (through y).
+    fn activation_grad<A: Elementwise, T: Float>(dz: &mut [T], g: &[T], y: &[T]) {
+        for ((d, &gv), &yv) in dz.iter_mut().zip(g).zip(y) {
+            *d = gv * A::ACT.derivative(yv);
+        }
+    }
+}
+
+wide_simd_fn! {
+    /// dz = G ⊙ f′ (through y), and `sum` += dz's rows of `sum.len()` values, in row order.
+    fn activation_grad_summed<A: Elementwise, T: Float>(dz: &mut [T], g: &[T], y: &[T], sum: &mut [T]) {
+        let width = sum.len();
+        for ((d, g), y) in dz.chunks_mut(width).zip(g.chunks(width)).zip(y.chunks(width)) {
+            for (((d, &gv), &yv), s) in d.iter_mut().zip(g).zip(y).zip(sum.iter_mut()) {
+                *d = gv * A::ACT.derivative(yv);
+                *s += *d;
+            }
+        }
+    }
 }
 
 struct BiasActivationBackward {
@@ -220,7 +267,8 @@ impl<T: Float> Backward<T> for BiasActivationBackward {
 /// dz = G ⊙ f′ (through y); ∂L/∂x = dz; ∂L/∂b = column sums of dz, in row order.
 fn backward<A: Elementwise, T: Float>(io: &OpIo<'_, T>, grads: &mut GradSink<'_, T>, width: usize) {
     let (y, g) = (io.output().data(), io.grad_out().data());
-    let chunk = chunk_len(width);
+    let period = period_len(width);
+    let chunk = chunk_len(period);
     let mut db_sum = grads.wants(1).then(|| vec![T::zero(); width]);
     let add_rows = |sum: &mut [T], dz: &[T]| {
         for row in dz.chunks(width) {
@@ -246,32 +294,24 @@ fn backward<A: Elementwise, T: Float>(io: &OpIo<'_, T>, grads: &mut GradSink<'_,
                 }
             } else {
                 // One pass: each task writes its rows of dz and sums them into its own
-                // partial bias gradient while they are in cache; the partials are then added
-                // in task order. Tasks are fixed runs of rows, so the sums do not depend on
-                // the thread count.
-                let dz = |d: &mut [T], g: &[T], y: &[T]| {
-                    for ((d, &gv), &yv) in d.iter_mut().zip(g).zip(y) {
-                        *d = gv * A::ACT.derivative(yv);
-                    }
-                };
+                // partial bias gradient while they are in cache, `period` values wide (whole
+                // rows, so the loop is long for a convolution's few channels). The partials
+                // are then added in task order and folded to `width`. Tasks are fixed runs of
+                // rows, so the sums do not depend on the thread count.
                 let tasks = dx.data.len().div_ceil(chunk);
                 let rows = dx.data.par_chunks_mut(chunk).zip(g.par_chunks(chunk));
                 let rows = rows.zip(y.par_chunks(chunk));
-                let mut partials = Vec::new();
-                if db_sum.is_some() {
-                    partials = vec![T::zero(); tasks * width];
-                    rows.zip(partials.par_chunks_mut(width))
-                        .for_each(|(((d, g), y), partial)| {
-                            with_wide_simd(|| {
-                                dz(d, g, y);
-                                add_rows(partial, d);
-                            })
-                        });
-                } else {
-                    rows.for_each(|((d, g), y)| with_wide_simd(|| dz(d, g, y)));
-                }
-                if let Some(sum) = db_sum.as_mut() {
-                    add_rows(sum, &partials);
+                match db_sum.as_mut() {
+                    Some(sum) => {
+                        let mut partials = vec![T::zero(); tasks * period];
+                        rows.zip(partials.par_chunks_mut(period)).for_each(
+                            |(((d, g), y), partial)| {
+                                activation_grad_summed::<A, T>(d, g, y, partial)
+                            },
+                        );
+                        add_rows(sum, &partials);
+                    }
+                    None => rows.for_each(|((d, g), y)| activation_grad::<A, T>(d, g, y)),
                 }
             }
         }
@@ -306,6 +346,41 @@ mod tests {
             let inputs = [random_tensor(&[5, 4], 21), random_tensor(&[4], 22)];
             assert_gradients(&inputs, |t, v| bias_activation(t, v[0], Some(v[1]), act));
             assert_gradients(&inputs[..1], |t, v| bias_activation(t, v[0], None, act));
+        }
+    }
+
+    #[test]
+    fn narrow_rows_over_several_tasks_equal_the_plain_sums() {
+        // 6 channels (LeNet-5's first layer): the bias repeats over 66-value periods and the
+        // 7,001 rows span two tasks, the last period cut short.
+        let (rows, width) = (7001, 6);
+        let x = random_tensor(&[rows, width], 31);
+        let b = random_tensor(&[width], 32);
+        let weights = random_tensor(&[rows, width], 33);
+        let mut params = crate::autograd::ParamStore::<f64>::default();
+        let mut tape = Tape::new(&mut params);
+        let (xv, bv) = (
+            tape.input_with_grad(x.clone()),
+            tape.input_with_grad(b.clone()),
+        );
+        let y = bias_activation(&mut tape, xv, Some(bv), Activation::Relu).unwrap();
+        let r = tape.input(weights.clone());
+        let weighted = crate::ops::mul(&mut tape, y, r).unwrap();
+        let loss = crate::ops::sum(&mut tape, weighted);
+        tape.backward(loss).unwrap();
+        let mut db = [0.0; 6];
+        for i in 0..rows * width {
+            let z = x.data()[i] + b.data()[i % width];
+            assert_eq!(tape.value(y).data()[i], z.max(0.0));
+            let dz = if z > 0.0 { weights.data()[i] } else { 0.0 };
+            assert_eq!(tape.grad(xv).unwrap().data()[i], dz);
+            db[i % width] += dz;
+        }
+        for (got, want) in tape.grad(bv).unwrap().data().iter().zip(db) {
+            assert!(
+                (got - want).abs() < 1e-12 * want.abs().max(1.0),
+                "{got} vs {want}"
+            );
         }
     }
 

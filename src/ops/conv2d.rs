@@ -60,24 +60,22 @@ impl ConvKernel {
     /// step (`training`: the backward pass will run too) or for inference.
     ///
     /// Measured with `RAYON_NUM_THREADS=2 cargo bench --bench cnn_ops` (CPU ms of forward +
-    /// backward, on a shared 2-core machine, so ±30%): the direct kernel wins on the models'
-    /// first layers with few filters (LeNet-5 32x32x3→6: 2.4 vs 5.9; MNIST CNN 28x28x1→32:
-    /// 6.5 vs 7.1) and loses where im2col's GEMM has work enough (CIFAR CNN 32x32x3→32: 3.7 vs
-    /// 3.2; LeNet-5 6→16: 1.5 vs 1.1; 32→64: 15 vs 12, 44 vs 31). Forward alone it wins on
-    /// all three first layers (1.2 vs 1.5, 1.8 vs 3.0, 0.9 vs 1.5), hence the wider rule at
-    /// inference.
+    /// backward, direct / best im2col path, on a shared 2-core machine, so ±30%), since the
+    /// direct kernel's f32 forward and ∂L/∂W run on FMA intrinsics: it wins on the layers
+    /// with few channels and few filters (LeNet-5 32x32x3→6: 1.46 / 2.51; 6→16: 1.31 / 1.42,
+    /// forward 0.25 / 0.46; MNIST CNN 28x28x1→32: 7.3, level) and loses where im2col's GEMM
+    /// has work enough (CIFAR CNN 32x32x3→32: 3.7 / 3.0; 32→64: 13.7 / 8.7; 64→64: 3.2 /
+    /// 2.0). Forward alone it also wins on the CIFAR CNN's first layer (1.28 / 1.38), hence
+    /// the wider rule at inference.
     ///
     /// Everywhere else the grouped im2col path replaces the whole-batch one (same bench, CPU
-    /// ms of forward + backward, whole-batch / grouped): MNIST CNN 32→64 41.6 / 36.4
-    /// (forward 12.3 / 9.2), CIFAR CNN 32→64 13.0 / 12.5, 64→64 2.4 / 2.1; level on LeNet-5
-    /// 6→16 (1.33 / 1.41, within the noise).
+    /// ms of forward + backward, whole-batch / grouped): MNIST CNN 32→64 38.6 / 35.3 (forward
+    /// 11.9 / 10.7), CIFAR CNN 32→64 9.7 / 8.7, 64→64 2.0 / 2.3.
     pub fn choose(self, window: &Window, filters: usize, training: bool) -> ConvKernel {
-        let few_channels = window.channels <= 3;
-        let direct_wins = if training {
-            few_channels && (filters <= 16 || (window.channels == 1 && filters <= 32))
-        } else {
-            few_channels && filters <= 32
-        };
+        let c = window.channels;
+        let direct_wins = (c <= 8 && filters <= 16)
+            || (c == 1 && filters <= 32)
+            || (!training && c <= 3 && filters <= 32);
         match self {
             ConvKernel::Auto if direct_wins => ConvKernel::Direct,
             ConvKernel::Auto => ConvKernel::Grouped,
@@ -497,7 +495,7 @@ mod tests {
     }
 
     #[test]
-    fn auto_picks_direct_for_first_layers_as_measured() {
+    fn auto_picks_direct_for_few_channels_and_filters_as_measured() {
         let window = |channels| {
             Window::new("t", &[1, 28, 28, channels], [3, 3], [1, 1], Padding::Valid).unwrap()
         };
@@ -508,7 +506,8 @@ mod tests {
         assert_eq!(auto(3, 6, true), ConvKernel::Direct);
         assert_eq!(auto(3, 32, true), ConvKernel::Grouped);
         assert_eq!(auto(3, 32, false), ConvKernel::Direct);
-        assert_eq!(auto(6, 16, true), ConvKernel::Grouped);
+        assert_eq!(auto(6, 16, true), ConvKernel::Direct);
+        assert_eq!(auto(16, 16, true), ConvKernel::Grouped);
         assert_eq!(auto(32, 64, false), ConvKernel::Grouped);
         assert_eq!(auto(1, 64, true), ConvKernel::Grouped);
         let direct = ConvKernel::Direct;

@@ -11,16 +11,20 @@
 //! memory, so the sum over (j, c) runs along a contiguous slice of the input against a
 //! contiguous block of the kernel; the sum over filters f is the vector lane. Filters are
 //! padded to a multiple of 8 (`FP`) so the accumulators are whole AVX registers held in
-//! registers for the whole window.
+//! registers for the whole window. In f32, on a processor with AVX2 and FMA, the forward and
+//! ∂L/∂W run the same loops written with intrinsics (`conv2d_direct_fma.rs`); the generic
+//! code below is then the f64 path and the fallback.
 //!
 //! Threads split the batch, one image per task, never a sum: the forward and ∂L/∂x write
 //! only their own image; ∂L/∂W is summed per fixed group of images and the groups' partial
 //! sums are added in order, so every result is the same for any thread count.
 
+#[cfg(target_arch = "x86_64")]
+use super::conv2d_direct_fma as fma;
 use super::window::Window;
 use crate::autograd::{Backward, GradSink, OpIo, Tape, Var};
 use crate::error::Result;
-use crate::tensor::{Float, Shape};
+use crate::tensor::{f32s, f32s_mut, Float, Shape};
 use rayon::prelude::*;
 
 /// The most filters the direct kernel takes: above it, im2col + GEMM's blocking wins and the
@@ -117,6 +121,12 @@ macro_rules! avx2_when_available {
 
 /// The forward for one image. `wide` is the kernel as (depth, FP), filters zero-padded.
 fn forward_image<T: Float>(w: &Window, image: &[T], wide: &[T], filters: usize, out: &mut [T]) {
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(image), Some(wide), Some(out)) = (f32s(image), f32s(wide), f32s_mut(out)) {
+        if fma::available() {
+            return fma::forward_image(w, image, wide, filters, out);
+        }
+    }
     avx2_when_available!(avx2<T>(w: &Window, image: &[T], wide: &[T], filters: usize, out: &mut [T]) {
         by_width!(padded_filters(filters), forward_block(w, image, wide, filters, out))
     })
@@ -355,26 +365,38 @@ fn kernel_grad_block<T: Float, const FP: usize, const TB: usize>(
     }
     let rows = inside(w.out_h, w.k_h, |oy| w.rows(oy));
     let cols = inside(w.out_w, w.k_w, |ox| w.cols(ox));
-    for i in 0..w.k_h {
-        for t0 in (0..span).step_by(TB) {
-            let mut acc = [[T::zero(); FP]; TB];
-            for oy in rows.clone() {
-                let iy = w.rows(oy).1 + i;
-                for ox in cols.clone() {
-                    let ix = ox * w.stride_w - w.pad_left;
-                    let xs = &image[(iy * w.in_w + ix) * c + t0..][..TB];
-                    let gv = &padded_g[(oy * w.out_w + ox) * FP..][..FP];
-                    for (a, &xv) in acc.iter_mut().zip(xs) {
-                        for (a, &gl) in a.iter_mut().zip(gv) {
-                            *a += xv * gl;
+    #[cfg(target_arch = "x86_64")]
+    let f32_done = match (f32s(image), f32s(padded_g), f32s_mut(partial)) {
+        (Some(image), Some(g), Some(partial)) if fma::available() => {
+            fma::kernel_grad_inside(w, image, g, rows.clone(), cols.clone(), partial);
+            true
+        }
+        _ => false,
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let f32_done = false;
+    if !f32_done {
+        for i in 0..w.k_h {
+            for t0 in (0..span).step_by(TB) {
+                let mut acc = [[T::zero(); FP]; TB];
+                for oy in rows.clone() {
+                    let iy = w.rows(oy).1 + i;
+                    for ox in cols.clone() {
+                        let ix = ox * w.stride_w - w.pad_left;
+                        let xs = &image[(iy * w.in_w + ix) * c + t0..][..TB];
+                        let gv = &padded_g[(oy * w.out_w + ox) * FP..][..FP];
+                        for (a, &xv) in acc.iter_mut().zip(xs) {
+                            for (a, &gl) in a.iter_mut().zip(gv) {
+                                *a += xv * gl;
+                            }
                         }
                     }
                 }
-            }
-            let block = &mut partial[(i * span + t0) * FP..][..TB * FP];
-            for (row, a) in block.chunks_exact_mut(FP).zip(&acc) {
-                for (d, &v) in row.iter_mut().zip(a) {
-                    *d += v;
+                let block = &mut partial[(i * span + t0) * FP..][..TB * FP];
+                for (row, a) in block.chunks_exact_mut(FP).zip(&acc) {
+                    for (d, &v) in row.iter_mut().zip(a) {
+                        *d += v;
+                    }
                 }
             }
         }

@@ -10,6 +10,7 @@ mod batch_norm;
 mod bias_activation;
 mod conv2d;
 mod conv2d_direct;
+mod conv2d_direct_fma;
 mod cross_entropy;
 mod dropout;
 mod matmul;

@@ -50,3 +50,19 @@ impl Float for f64 {
         self
     }
 }
+
+/// `values` as f32, when `T` is f32: for kernels written for f32 registers only.
+pub fn f32s<T: Float>(values: &[T]) -> Option<&[f32]> {
+    (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>())
+        // SAFETY: T is f32, checked just above, so the cast is the identity.
+        .then(|| unsafe { std::slice::from_raw_parts(values.as_ptr().cast(), values.len()) })
+}
+
+/// [`f32s`] for a mutable slice.
+pub fn f32s_mut<T: Float>(values: &mut [T]) -> Option<&mut [f32]> {
+    (std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>())
+        // SAFETY: T is f32, checked just above, so the cast is the identity.
+        .then(|| unsafe {
+            std::slice::from_raw_parts_mut(values.as_mut_ptr().cast(), values.len())
+        })
+}

@@ -5,7 +5,7 @@ mod gemm;
 mod shape;
 pub mod simd;
 
-pub use float::Float;
+pub use float::{f32s, f32s_mut, Float};
 pub use gemm::{gemm, gemm_serial, Transpose};
 pub use shape::Shape;
 
