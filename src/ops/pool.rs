@@ -36,57 +36,105 @@ pub fn max_pool2d<T: Float>(
     }
     let out_shape = Shape::new(&[w.batch, w.out_h, w.out_w, w.channels]);
     let mut out = tape.alloc(out_shape);
-    let mut argmax = tape.alloc(out_shape);
     let out_len = w.out_pixels() * w.channels;
+    if !tape.is_recording() {
+        // Inference: no backward will read an argmax, so none is kept.
+        out.data_mut()
+            .par_chunks_mut(out_len)
+            .zip(tape.value(x).data().par_chunks(w.in_len()))
+            .for_each(|(out, image)| max_image::<T, false>(&w, image, out, &mut []));
+        return Ok(tape.push_op("max_pool2d", out, &[x], MaxPoolBackward(w)));
+    }
+    let mut argmax = tape.alloc(out_shape);
     out.data_mut()
         .par_chunks_mut(out_len)
         .zip(argmax.data_mut().par_chunks_mut(out_len))
         .zip(tape.value(x).data().par_chunks(w.in_len()))
-        .for_each(|((out, argmax), image)| max_image(&w, image, out, argmax));
+        .for_each(|((out, argmax), image)| max_image::<T, true>(&w, image, out, argmax));
     // The argmax rides along as a constant input, so its buffer returns to the pool.
     let argmax = tape.input(argmax);
     Ok(tape.push_op("max_pool2d", out, &[x, argmax], MaxPoolBackward(w)))
 }
 
-/// Max pooling of one image, compiled for AVX2 where the CPU has it: the per-channel
-/// select of value and argmax then becomes a blend instead of a branch per lane, which on
-/// random data mispredicts half the time (8x slower measured on the MNIST CNN's first pool).
-fn max_image<T: Float>(w: &Window, image: &[T], out: &mut [T], argmax: &mut [T]) {
+/// Max pooling of one image (with each maximum's pixel index in `argmax` when `ARG`),
+/// compiled for AVX2 where the CPU has it: the per-channel select of value and argmax then
+/// becomes a blend instead of a branch per lane, which on random data mispredicts half the
+/// time (8x slower measured on the MNIST CNN's first pool).
+fn max_image<T: Float, const ARG: bool>(w: &Window, image: &[T], out: &mut [T], argmax: &mut [T]) {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2, checked just above.
-        return unsafe { max_image_avx2(w, image, out, argmax) };
+        return unsafe { max_image_avx2::<T, ARG>(w, image, out, argmax) };
     }
-    max_image_body(w, image, out, argmax)
+    max_image_body::<T, ARG>(w, image, out, argmax)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn max_image_avx2<T: Float>(w: &Window, image: &[T], out: &mut [T], argmax: &mut [T]) {
-    max_image_body(w, image, out, argmax)
+unsafe fn max_image_avx2<T: Float, const ARG: bool>(
+    w: &Window,
+    image: &[T],
+    out: &mut [T],
+    argmax: &mut [T],
+) {
+    max_image_body::<T, ARG>(w, image, out, argmax)
 }
 
+/// Channels the pooling keeps in registers at once.
+const LANES: usize = 8;
+
+/// Each output pixel's channels `LANES` at a time, the running maximum (and argmax) held in
+/// local arrays, which LLVM keeps in registers across the window, then the rest one by one.
+/// Ties keep the first pixel, and NaN is never selected, in both parts alike.
 #[inline(always)]
-fn max_image_body<T: Float>(w: &Window, image: &[T], out: &mut [T], argmax: &mut [T]) {
+fn max_image_body<T: Float, const ARG: bool>(
+    w: &Window,
+    image: &[T],
+    out: &mut [T],
+    argmax: &mut [T],
+) {
     let c = w.channels;
+    let whole = c - c % LANES;
     for oy in 0..w.out_h {
         let (_, iy, nh) = w.rows(oy);
         for ox in 0..w.out_w {
             let (_, ix, nw) = w.cols(ox);
             let at = (oy * w.out_w + ox) * c;
-            let (best, arg) = (&mut out[at..at + c], &mut argmax[at..at + c]);
-            best.fill(T::neg_infinity());
-            for y in iy..iy + nh {
-                for x in ix..ix + nw {
-                    let pixel = y * w.in_w + x;
-                    let src = &image[pixel * c..][..c];
-                    let p = T::of(pixel as f64);
-                    // Selects rather than branches, so the channel loop vectorizes.
-                    for ((b, a), &v) in best.iter_mut().zip(arg.iter_mut()).zip(src) {
-                        let greater = v > *b;
-                        *a = if greater { p } else { *a };
-                        *b = if greater { v } else { *b };
+            let first = T::of((iy * w.in_w + ix) as f64);
+            for ch in (0..whole).step_by(LANES) {
+                let mut best = [T::neg_infinity(); LANES];
+                let mut arg = [first; LANES];
+                for y in iy..iy + nh {
+                    for x in ix..ix + nw {
+                        let pixel = y * w.in_w + x;
+                        let src = &image[pixel * c + ch..][..LANES];
+                        let p = T::of(pixel as f64);
+                        for ((b, a), &v) in best.iter_mut().zip(arg.iter_mut()).zip(src) {
+                            let greater = v > *b;
+                            *a = if greater { p } else { *a };
+                            *b = if greater { v } else { *b };
+                        }
                     }
+                }
+                out[at + ch..][..LANES].copy_from_slice(&best);
+                if ARG {
+                    argmax[at + ch..][..LANES].copy_from_slice(&arg);
+                }
+            }
+            for ch in whole..c {
+                let (mut best, mut arg) = (T::neg_infinity(), first);
+                for y in iy..iy + nh {
+                    for x in ix..ix + nw {
+                        let pixel = y * w.in_w + x;
+                        let v = image[pixel * c + ch];
+                        if v > best {
+                            (best, arg) = (v, T::of(pixel as f64));
+                        }
+                    }
+                }
+                out[at + ch] = best;
+                if ARG {
+                    argmax[at + ch] = arg;
                 }
             }
         }
@@ -264,7 +312,7 @@ mod tests {
     /// (input dims, window, strides, padding).
     type Case = ([usize; 4], [usize; 2], [usize; 2], Padding);
 
-    const CASES: [Case; 7] = [
+    const CASES: [Case; 9] = [
         ([2, 4, 4, 3], [2, 2], [2, 2], Padding::Valid),
         // Odd size: the last row and column fit no window and are dropped.
         ([1, 11, 11, 2], [2, 2], [2, 2], Padding::Valid),
@@ -273,6 +321,9 @@ mod tests {
         ([1, 7, 5, 3], [3, 2], [2, 1], Padding::Valid),
         ([1, 5, 5, 1], [3, 3], [2, 2], Padding::Same),
         ([1, 6, 6, 2], [4, 4], [3, 3], Padding::Same),
+        // Channels in whole register blocks and a rest (max pooling takes 8 at a time).
+        ([2, 5, 6, 11], [2, 2], [2, 2], Padding::Valid),
+        ([1, 7, 7, 16], [3, 3], [2, 2], Padding::Same),
     ];
 
     fn run(pool: Pool, x: &Tensor<f64>, p: [usize; 2], s: [usize; 2], pad: Padding) -> Tensor<f64> {
@@ -308,6 +359,48 @@ mod tests {
         assert_eq!(a.data(), &[3.0, 4.5, 7.5, 9.0]);
         let m = run(max_pool2d, &x, [2, 2], [2, 2], Padding::Same);
         assert_eq!(m.data(), &[5.0, 6.0, 8.0, 9.0]);
+    }
+
+    #[test]
+    fn max_pool_equals_the_definition_in_training_and_inference() {
+        for (seed, (xd, p, s, pad)) in CASES.into_iter().enumerate() {
+            let x = random_tensor(&xd, 90 + seed as u32);
+            let w = Window::new("t", &xd, p, s, pad).unwrap();
+            let c = w.channels;
+            let mut expected = Vec::new();
+            for n in 0..w.batch {
+                for oy in 0..w.out_h {
+                    let (_, iy, nh) = w.rows(oy);
+                    for ox in 0..w.out_w {
+                        let (_, ix, nw) = w.cols(ox);
+                        for ch in 0..c {
+                            let window =
+                                (iy..iy + nh).flat_map(|y| (ix..ix + nw).map(move |col| (y, col)));
+                            let values = window.map(|(y, col)| x_at(x.data(), &w, n, y, col, ch));
+                            expected.push(values.fold(f64::NEG_INFINITY, f64::max));
+                        }
+                    }
+                }
+            }
+            assert_eq!(
+                run(max_pool2d, &x, p, s, pad).data(),
+                &expected[..],
+                "case {seed}"
+            );
+            let mut params = ParamStore::default();
+            let mut tape = Tape::inference(&mut params);
+            let xv = tape.input(x.clone());
+            let y = max_pool2d(&mut tape, xv, p, s, pad).unwrap();
+            assert_eq!(
+                tape.value(y).data(),
+                &expected[..],
+                "case {seed}, inference"
+            );
+        }
+    }
+
+    fn x_at(data: &[f64], w: &Window, n: usize, y: usize, x: usize, ch: usize) -> f64 {
+        data[((n * w.in_h + y) * w.in_w + x) * w.channels + ch]
     }
 
     #[test]
