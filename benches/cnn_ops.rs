@@ -121,6 +121,11 @@ fn main() {
                 first,
                 conv,
             );
+            if image[2] > 3 {
+                // ∂L/∂W alone, the part of the backward the kernels compute differently.
+                let label = format!("{label} {name} (dW only)");
+                time_with(&label, &[x.clone(), k.clone()], &[0], conv);
+            }
         }
     }
     for (label, dims) in [
