@@ -128,6 +128,36 @@ fn main() {
             }
         }
     }
+    // A whole Conv2D layer with ReLU where the direct kernel is chosen: the bias and ReLU
+    // applied while each image is in cache, against the two ops one after the other.
+    for (label, batch, image, kernel) in [
+        ("cnn conv1", 128, [28, 28, 1], [3, 3, 1, 32]),
+        ("lenet conv1", 32, [32, 32, 3], [5, 5, 3, 6]),
+        ("lenet conv2", 32, [14, 14, 6], [5, 5, 6, 16]),
+    ] {
+        let x = random(&[batch, image[0], image[1], image[2]], 1);
+        let (k, b) = (random(&kernel, 2), random(&kernel[3..], 3));
+        let first: &[usize] = if image[2] <= 3 { &[0] } else { &[] };
+        let inputs = [x, k, b];
+        time_with(
+            &format!("{label} +bias+relu fused"),
+            &inputs,
+            first,
+            |t, v| {
+                let (relu, valid) = (Activation::Relu, Padding::Valid);
+                ops::conv2d_bias_activation(t, v[0], v[1], Some(v[2]), relu, [1, 1], valid).unwrap()
+            },
+        );
+        time_with(
+            &format!("{label} +bias+relu apart"),
+            &inputs,
+            first,
+            |t, v| {
+                let y = ops::conv2d(t, v[0], v[1], [1, 1], Padding::Valid).unwrap();
+                ops::bias_activation(t, y, Some(v[2]), Activation::Relu).unwrap()
+            },
+        );
+    }
     for (label, dims) in [
         ("cnn pool1", [128, 26, 26, 32]),
         ("cnn pool2", [128, 11, 11, 64]),

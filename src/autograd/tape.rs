@@ -20,7 +20,9 @@ pub trait Backward<T: Float>: Send {
     fn backward(&self, io: &OpIo<'_, T>, grads: &mut GradSink<'_, T>);
 }
 
-const MAX_INPUTS: usize = 3;
+/// Inputs an op may have: four for the direct convolution with its bias fused in (input,
+/// kernel, padded kernel, bias).
+const MAX_INPUTS: usize = 4;
 
 struct Node<T: Float> {
     /// Empty for parameters: their value stays in the `ParamStore`.

@@ -183,12 +183,12 @@ const PERIOD_ELEMENTS: usize = 64;
 /// The bias repeated over as many rows as make at least `PERIOD_ELEMENTS` values. A
 /// convolution's rows are its channels (6 for LeNet-5's first layer), too short a loop to
 /// vectorize; over the repeated bias the loop is long and the values the same.
-fn bias_period<T: Float>(bias: &[T]) -> Vec<T> {
+pub(super) fn bias_period<T: Float>(bias: &[T]) -> Vec<T> {
     bias.repeat(period_len(bias.len()) / bias.len().max(1))
 }
 
 /// Whole rows of `width` making at least `PERIOD_ELEMENTS` values.
-fn period_len(width: usize) -> usize {
+pub(super) fn period_len(width: usize) -> usize {
     let width = width.max(1);
     width * PERIOD_ELEMENTS.div_ceil(width)
 }
@@ -242,6 +242,82 @@ wide_simd_fn! {
                 *d = gv * A::ACT.derivative(yv);
                 *s += *d;
             }
+        }
+    }
+}
+
+wide_simd_fn! {
+    /// values = f(values + b) in place, over whole periods of the bias.
+    fn add_bias_apply_in_place<A: Elementwise, T: Float>(values: &mut [T], period: &[T]) {
+        for row in values.chunks_mut(period.len()) {
+            for (v, &bv) in row.iter_mut().zip(period) {
+                *v = A::ACT.apply(*v + bv);
+            }
+        }
+    }
+}
+
+wide_simd_fn! {
+    /// values = f(values) in place.
+    fn apply_in_place<A: Elementwise, T: Float>(values: &mut [T]) {
+        for v in values.iter_mut() {
+            *v = A::ACT.apply(*v);
+        }
+    }
+}
+
+/// `values = f(values + b)` in place, for an op that has just written `values` and applies
+/// the layer's bias and activation while they are in cache (the direct convolution).
+/// `period` is the bias from [`bias_period`]; `values` is whole rows.
+pub(super) fn bias_activation_in_place<T: Float>(
+    values: &mut [T],
+    period: Option<&[T]>,
+    act: Activation,
+) {
+    fn run<A: Elementwise, T: Float>(values: &mut [T], period: Option<&[T]>) {
+        match period {
+            Some(period) => add_bias_apply_in_place::<A, T>(values, period),
+            None if A::ACT == Activation::Linear => {}
+            None => apply_in_place::<A, T>(values),
+        }
+    }
+    match act {
+        Activation::Relu => run::<Relu, T>(values, period),
+        Activation::Sigmoid => run::<Sigmoid, T>(values, period),
+        Activation::Tanh => run::<Tanh, T>(values, period),
+        Activation::Linear | Activation::Softmax => run::<Linear, T>(values, period),
+    }
+}
+
+/// The backward of [`bias_activation_in_place`] over whole rows: dz = G ⊙ f′ (through y),
+/// and, when given, dz's rows summed into `period_sum` ([`period_len`] values, rows in
+/// order; [`fold_periods`] turns such sums into the bias gradient).
+pub(super) fn bias_activation_grad<T: Float>(
+    act: Activation,
+    dz: &mut [T],
+    g: &[T],
+    y: &[T],
+    period_sum: Option<&mut [T]>,
+) {
+    fn run<A: Elementwise, T: Float>(dz: &mut [T], g: &[T], y: &[T], sum: Option<&mut [T]>) {
+        match sum {
+            Some(sum) => activation_grad_summed::<A, T>(dz, g, y, sum),
+            None => activation_grad::<A, T>(dz, g, y),
+        }
+    }
+    match act {
+        Activation::Relu => run::<Relu, T>(dz, g, y, period_sum),
+        Activation::Sigmoid => run::<Sigmoid, T>(dz, g, y, period_sum),
+        Activation::Tanh => run::<Tanh, T>(dz, g, y, period_sum),
+        Activation::Linear | Activation::Softmax => run::<Linear, T>(dz, g, y, period_sum),
+    }
+}
+
+/// `sum` += every row of `width = sum.len()` in `partials`, in order.
+pub(super) fn fold_periods<T: Float>(sum: &mut [T], partials: &[T]) {
+    for row in partials.chunks(sum.len()) {
+        for (s, &d) in sum.iter_mut().zip(row) {
+            *s += d;
         }
     }
 }

@@ -19,7 +19,8 @@
 //! so each group's rows are multiplied while still in cache. [`conv2d`] picks by the
 //! measured rule in [`ConvKernel::choose`]; the whole-batch path is the reference for both.
 
-use super::conv2d_direct::{conv2d_direct, MAX_FILTERS};
+use super::bias_activation::{bias_activation, Activation};
+use super::conv2d_direct::{conv2d_direct, Epilogue, MAX_FILTERS};
 use super::window::{Padding, Window};
 use crate::autograd::{Backward, GradSink, OpIo, Tape, Var};
 use crate::error::{Error, Result};
@@ -95,6 +96,50 @@ pub fn conv2d_with<T: Float>(
     padding: Padding,
     algorithm: ConvKernel,
 ) -> Result<Var> {
+    conv2d_then(tape, x, kernel, strides, padding, algorithm, Epilogue::NONE)
+}
+
+/// y = activation(conv2d(x, kernel) + bias), the whole of a Conv2D layer: the same values as
+/// [`conv2d`] followed by [`bias_activation`](super::bias_activation), which the direct kernel
+/// computes while each image is in cache instead of as one more pass over the feature map.
+/// `activation` must be elementwise.
+pub fn conv2d_bias_activation<T: Float>(
+    tape: &mut Tape<T>,
+    x: Var,
+    kernel: Var,
+    bias: Option<Var>,
+    activation: Activation,
+    strides: [usize; 2],
+    padding: Padding,
+) -> Result<Var> {
+    if activation == Activation::Softmax {
+        return Err(Error::invalid(
+            "softmax cannot be fused with a convolution; use ops::softmax",
+        ));
+    }
+    let epilogue = Epilogue { bias, activation };
+    conv2d_then(
+        tape,
+        x,
+        kernel,
+        strides,
+        padding,
+        ConvKernel::Auto,
+        epilogue,
+    )
+}
+
+/// The convolution by `algorithm`, then `epilogue`: fused into the direct kernel, else an op
+/// of its own.
+fn conv2d_then<T: Float>(
+    tape: &mut Tape<T>,
+    x: Var,
+    kernel: Var,
+    strides: [usize; 2],
+    padding: Padding,
+    algorithm: ConvKernel,
+    epilogue: Epilogue,
+) -> Result<Var> {
     let (xs, ks) = (tape.shape(x), tape.shape(kernel));
     let &[k_h, k_w, k_c, filters] = ks.dims() else {
         return Err(Error::shape(format!(
@@ -108,14 +153,36 @@ pub fn conv2d_with<T: Float>(
             window.channels
         )));
     }
-    match algorithm.choose(&window, filters, tape.is_recording()) {
-        ConvKernel::Direct => return conv2d_direct(tape, x, kernel, window, filters),
-        ConvKernel::Grouped => return conv2d_grouped(tape, x, kernel, window, filters),
-        _ => {}
+    if let Some(b) = epilogue.bias {
+        if tape.shape(b).dims() != [filters] {
+            return Err(Error::shape(format!(
+                "conv2d bias of shape {} for {filters} filters",
+                tape.shape(b)
+            )));
+        }
     }
+    let y = match algorithm.choose(&window, filters, tape.is_recording()) {
+        ConvKernel::Direct => return conv2d_direct(tape, x, kernel, window, filters, epilogue),
+        ConvKernel::Grouped => conv2d_grouped(tape, x, kernel, window, filters)?,
+        _ => conv2d_im2col(tape, x, kernel, window, filters)?,
+    };
+    match epilogue.bias.is_some() || epilogue.activation != Activation::Linear {
+        true => bias_activation(tape, y, epilogue.bias, epilogue.activation),
+        false => Ok(y),
+    }
+}
+
+/// The whole-batch im2col + GEMM path, the reference for the others.
+fn conv2d_im2col<T: Float>(
+    tape: &mut Tape<T>,
+    x: Var,
+    kernel: Var,
+    window: Window,
+    filters: usize,
+) -> Result<Var> {
     let cols = im2col(tape, x, window)?;
     let rows = window.batch * window.out_pixels();
-    let depth = k_h * k_w * k_c;
+    let depth = window.k_h * window.k_w * window.channels;
     let mut out = tape.alloc(Shape::new(&[
         window.batch,
         window.out_h,

@@ -19,6 +19,10 @@
 //! only their own image; ∂L/∂W is summed per fixed group of images and the groups' partial
 //! sums are added in order, so every result is the same for any thread count.
 
+use super::bias_activation::{
+    bias_activation_grad, bias_activation_in_place, bias_period, fold_periods, period_len,
+    Activation,
+};
 #[cfg(target_arch = "x86_64")]
 use super::conv2d_direct_fma as fma;
 use super::window::Window;
@@ -35,13 +39,36 @@ pub(super) const MAX_FILTERS: usize = 64;
 /// does not depend on the number of threads.
 const GROUP: usize = 4;
 
-/// y = conv2d(x, kernel) by the direct kernel; `window` is already checked against both.
+/// What the direct convolution does to its output while each image is still in cache:
+/// `f(y + b)`, the layer's bias and elementwise activation, which then need no op (and no
+/// pass over the feature map) of their own.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Epilogue {
+    pub bias: Option<Var>,
+    pub activation: Activation,
+}
+
+impl Epilogue {
+    /// The plain convolution.
+    pub const NONE: Epilogue = Epilogue {
+        bias: None,
+        activation: Activation::Linear,
+    };
+
+    fn is_none(&self) -> bool {
+        self.bias.is_none() && self.activation == Activation::Linear
+    }
+}
+
+/// y = f(conv2d(x, kernel) + b) by the direct kernel; `window` is already checked against
+/// the input and kernel, and the bias against the filters.
 pub(super) fn conv2d_direct<T: Float>(
     tape: &mut Tape<T>,
     x: Var,
     kernel: Var,
     window: Window,
     filters: usize,
+    epilogue: Epilogue,
 ) -> Result<Var> {
     let padded = padded_filters(filters);
     let depth = window.k_h * window.k_w * window.channels;
@@ -62,19 +89,33 @@ pub(super) fn conv2d_direct<T: Float>(
         filters,
     ]));
     let out_len = window.out_pixels() * filters;
+    let bias = epilogue.bias.map(|b| bias_period(tape.value(b).data()));
     if out_len > 0 && window.in_len() > 0 {
         let (xs, ws) = (tape.value(x).data(), wide.data());
         out.data_mut()
             .par_chunks_mut(out_len)
             .zip(xs.par_chunks(window.in_len()))
-            .for_each(|(out, image)| forward_image(&window, image, ws, filters, out));
+            .for_each(|(out, image)| {
+                forward_image(&window, image, ws, filters, out);
+                if !epilogue.is_none() {
+                    bias_activation_in_place(out, bias.as_deref(), epilogue.activation);
+                }
+            });
     }
     let wide = tape.input(wide);
+    let (name, inputs) = match epilogue.bias {
+        Some(b) => ("conv2d_bias", vec![x, kernel, wide, b]),
+        None => ("conv2d", vec![x, kernel, wide]),
+    };
     Ok(tape.push_op(
-        "conv2d",
+        name,
         out,
-        &[x, kernel, wide],
-        DirectBackward { window, filters },
+        &inputs,
+        DirectBackward {
+            window,
+            filters,
+            epilogue,
+        },
     ))
 }
 
@@ -189,14 +230,39 @@ fn forward_block<T: Float, const FP: usize, const PX: usize>(
 struct DirectBackward {
     window: Window,
     filters: usize,
+    epilogue: Epilogue,
 }
+
+/// The bias's input index in a fused op.
+const BIAS: usize = 3;
 
 impl<T: Float> Backward<T> for DirectBackward {
     fn backward(&self, io: &OpIo<'_, T>, grads: &mut GradSink<'_, T>) {
         let (w, f) = (&self.window, self.filters);
-        let (x, kernel, g) = (io.input(0).data(), io.input(1).data(), io.grad_out().data());
+        let (x, kernel) = (io.input(0).data(), io.input(1).data());
+        let (g_out, y) = (io.grad_out().data(), io.output().data());
         let out_len = w.out_pixels() * f;
         let depth = w.k_h * w.k_w * w.channels;
+        let group_len = GROUP * out_len;
+        // With an epilogue, the convolution's own gradient is dz = G ⊙ f′(y), and ∂L/∂b its
+        // sums, kept per group of images (whole bias periods) and added in group order. dz
+        // is computed for the whole batch when ∂L/∂x needs it too; otherwise group by group
+        // in the ∂W pass, while the group's G and y are in cache.
+        let fused = !self.epilogue.is_none();
+        let act = self.epilogue.activation;
+        let period = period_len(f);
+        let mut bias_sums = vec![T::zero(); w.batch.div_ceil(GROUP) * period];
+        let whole_dz = (fused && (grads.wants(0) || !grads.wants(1))).then(|| {
+            let mut dz = vec![T::zero(); g_out.len()];
+            dz.par_chunks_mut(group_len)
+                .zip(g_out.par_chunks(group_len))
+                .zip(y.par_chunks(group_len))
+                .zip(bias_sums.par_chunks_mut(period))
+                .for_each(|(((dz, g), y), sum)| bias_activation_grad(act, dz, g, y, Some(sum)));
+            dz
+        });
+        let dz_by_group = fused && whole_dz.is_none();
+        let g = whole_dz.as_deref().unwrap_or(g_out);
         if let Some(dx) = grads.slot(0) {
             // Wᵀ as (F, depth): the sum over filters then runs along contiguous rows.
             let mut transposed = vec![T::zero(); f * depth];
@@ -227,9 +293,18 @@ impl<T: Float> Backward<T> for DirectBackward {
             partials
                 .par_chunks_mut(depth * padded)
                 .zip(x.par_chunks(GROUP * w.in_len()))
-                .zip(g.par_chunks(GROUP * out_len))
-                .for_each(|((partial, xs), gs)| {
+                .zip(g.par_chunks(group_len).zip(y.par_chunks(group_len)))
+                .zip(bias_sums.par_chunks_mut(period))
+                .for_each(|(((partial, xs), (gs, ys)), sum)| {
                     let mut padded_g = vec![T::zero(); w.out_pixels() * padded];
+                    let mut dz = Vec::new();
+                    let gs = if dz_by_group {
+                        dz.resize(gs.len(), T::zero());
+                        bias_activation_grad(act, &mut dz, gs, ys, Some(sum));
+                        &dz[..]
+                    } else {
+                        gs
+                    };
                     for (image, g) in xs.chunks(w.in_len()).zip(gs.chunks(out_len)) {
                         kernel_grad_image(w, image, g, f, &mut padded_g, partial);
                     }
@@ -244,6 +319,11 @@ impl<T: Float> Backward<T> for DirectBackward {
                     *o = if dw.accumulate { *o + sum } else { sum };
                 }
             }
+        }
+        if let Some(db) = grads.slot(BIAS) {
+            let mut total = vec![T::zero(); f];
+            fold_periods(&mut total, &bias_sums);
+            db.put(total.into_iter());
         }
     }
 }
@@ -426,7 +506,7 @@ fn kernel_grad_block<T: Float, const FP: usize, const TB: usize>(
 mod tests {
     use crate::autograd::check::{assert_gradients, random_tensor};
     use crate::autograd::{ParamStore, Tape};
-    use crate::ops::{self, conv2d_with, ConvKernel, Padding};
+    use crate::ops::{self, conv2d_with, Activation, ConvKernel, Padding};
     use crate::tensor::{Float, Tensor};
 
     /// (input dims, kernel dims, strides, padding).
@@ -596,6 +676,88 @@ mod tests {
         let one = on(1);
         assert_eq!(one, on(2));
         assert_eq!(one, on(3));
+    }
+
+    /// y = f(conv2d(x, W) + b) fused, or by im2col then bias_activation, and its gradients
+    /// for L = Σ y ⊙ R; `x_grad` false leaves the input constant (a first layer).
+    fn run_fused<T: Float>(case: Case, act: Activation, fused: bool, x_grad: bool) -> Vec<Vec<T>> {
+        let (xd, kd, s, p) = case;
+        let cast = |t: Tensor<f64>| {
+            Tensor::from_vec(t.data().iter().map(|&v| T::of(v)).collect(), t.shape()).unwrap()
+        };
+        let mut params = ParamStore::default();
+        let mut tape = Tape::new(&mut params);
+        let x = cast(random_tensor(&xd, 40));
+        let x = if x_grad {
+            tape.input_with_grad(x)
+        } else {
+            tape.input(x)
+        };
+        let k = tape.input_with_grad(cast(random_tensor(&kd, 41)));
+        let b = tape.input_with_grad(cast(random_tensor(&kd[3..], 42)));
+        let y = if fused {
+            ops::conv2d_bias_activation(&mut tape, x, k, Some(b), act, s, p).unwrap()
+        } else {
+            let y = conv2d_with(&mut tape, x, k, s, p, ConvKernel::Im2col).unwrap();
+            ops::bias_activation(&mut tape, y, Some(b), act).unwrap()
+        };
+        let r = tape.input(cast(random_tensor(tape.shape(y).dims(), 43)));
+        let weighted = ops::mul(&mut tape, y, r).unwrap();
+        let loss = ops::sum(&mut tape, weighted);
+        tape.backward(loss).unwrap();
+        let mut out = vec![tape.value(y).data().to_vec()];
+        for v in [x, k, b].into_iter().filter(|&v| v != x || x_grad) {
+            out.push(tape.grad(v).unwrap().data().to_vec());
+        }
+        out
+    }
+
+    #[test]
+    fn fused_bias_and_activation_equal_the_separate_ops() {
+        // LeNet-5's layers (the direct kernel's), a `same` strided one and a batch of 5 (the
+        // second ∂W group one image short); ∂L/∂x both wanted (dz for the whole batch) and
+        // not (dz group by group).
+        for case in [CASES[0], CASES[1], CASES[9], CASES[15]] {
+            for act in [Activation::Relu, Activation::Linear, Activation::Tanh] {
+                for x_grad in [true, false] {
+                    let fused = run_fused::<f32>(case, act, true, x_grad);
+                    let reference = run_fused::<f32>(case, act, false, x_grad);
+                    for (i, (a, b)) in fused.iter().zip(&reference).enumerate() {
+                        let e = normwise_error(a, b);
+                        assert!(
+                            e < 1e-5,
+                            "{case:?} {act:?} x_grad {x_grad}: output {i} by {e:e}"
+                        );
+                    }
+                    let fused = run_fused::<f64>(case, act, true, x_grad);
+                    let reference = run_fused::<f64>(case, act, false, x_grad);
+                    for (i, (a, b)) in fused.iter().zip(&reference).enumerate() {
+                        let e = normwise_error(a, b);
+                        assert!(e < 1e-13, "{case:?} {act:?} f64: output {i} by {e:e}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fused_gradients_by_finite_differences() {
+        // Smooth activations, on shapes the direct kernel takes with short windows: a window
+        // sum near ReLU's kink, or deep in tanh's flat tail, makes the differences, not the
+        // gradient, inexact. The rest is held to the separate ops above, whose gradients are
+        // checked.
+        for (seed, (xd, kd, s, p)) in [CASES[9], CASES[10], CASES[11]].into_iter().enumerate() {
+            for act in [Activation::Linear, Activation::Tanh] {
+                let inputs = [
+                    random_tensor(&xd, 600 + seed as u32),
+                    random_tensor(&kd, 610 + seed as u32),
+                    random_tensor(&kd[3..], 620 + seed as u32),
+                ];
+                assert_gradients(&inputs, |t, v| {
+                    ops::conv2d_bias_activation(t, v[0], v[1], Some(v[2]), act, s, p)
+                });
+            }
+        }
     }
 
     #[test]

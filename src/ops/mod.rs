@@ -25,7 +25,7 @@ pub use activation::{relu, sigmoid, tanh};
 pub use arithmetic::{add, add_scalar, div, mul, scale, sub};
 pub use batch_norm::{batch_norm, batch_norm_inference, BatchMoments};
 pub use bias_activation::{bias_activation, Activation};
-pub use conv2d::{conv2d, conv2d_with, ConvKernel};
+pub use conv2d::{conv2d, conv2d_bias_activation, conv2d_with, ConvKernel};
 pub use cross_entropy::{
     binary_crossentropy, categorical_crossentropy, sigmoid_binary_crossentropy,
     softmax_crossentropy,

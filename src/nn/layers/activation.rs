@@ -73,20 +73,34 @@ pub(crate) fn bias_then_activation<T: Float>(
     bias: Option<ParamId>,
     activation: Activation,
 ) -> Result<Output> {
-    let fused = match activation {
-        Activation::Sigmoid | Activation::Softmax => Activation::Linear,
-        other => other,
-    };
+    let fused = fused_part(activation);
     let bias = bias.map(|b| tape.param(b));
     let y = if bias.is_some() || fused != Activation::Linear {
         ops::bias_activation(tape, y, bias, fused)?
     } else {
         y
     };
-    if fused == Activation::Linear {
-        activate(tape, y, activation)
-    } else {
-        Ok(Output::fused(y, fused))
+    after_fused(tape, y, activation)
+}
+
+/// The part of `activation` fused with the bias: itself, or linear for sigmoid and softmax.
+pub(crate) fn fused_part(activation: Activation) -> Activation {
+    match activation {
+        Activation::Sigmoid | Activation::Softmax => Activation::Linear,
+        other => other,
+    }
+}
+
+/// The layer's output once `y = fused_part(activation)(x + bias)` is computed: `y` itself,
+/// or sigmoid/softmax applied to it as an op of its own.
+pub(crate) fn after_fused<T: Float>(
+    tape: &mut Tape<T>,
+    y: Var,
+    activation: Activation,
+) -> Result<Output> {
+    match fused_part(activation) {
+        Activation::Linear => activate(tape, y, activation),
+        fused => Ok(Output::fused(y, fused)),
     }
 }
 

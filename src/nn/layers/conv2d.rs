@@ -1,6 +1,6 @@
 //! Conv2D: y = activation(conv2d(x, W) + b) on NHWC images, W of shape (k_h, k_w, in, filters).
 
-use super::activation::bias_then_activation;
+use super::activation::{after_fused, fused_part};
 use crate::autograd::{ParamId, Tape, Var};
 use crate::error::{Error, Result};
 use crate::nn::layer::{Declared, Forward, LayerType, Output, Plan, WeightSpec};
@@ -205,8 +205,11 @@ struct BuiltConv2D {
 impl<T: Float> Forward<T> for BuiltConv2D {
     fn forward(&mut self, tape: &mut Tape<T>, x: Var, _ctx: &mut Context) -> Result<Output> {
         let kernel = tape.param(self.kernel);
-        let y = ops::conv2d(tape, x, kernel, self.strides, self.padding)?;
-        bias_then_activation(tape, y, self.bias, self.activation)
+        let bias = self.bias.map(|b| tape.param(b));
+        let fused = fused_part(self.activation);
+        let (strides, padding) = (self.strides, self.padding);
+        let y = ops::conv2d_bias_activation(tape, x, kernel, bias, fused, strides, padding)?;
+        after_fused(tape, y, self.activation)
     }
 }
 
