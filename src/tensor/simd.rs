@@ -9,7 +9,7 @@
 //!
 //! A closure passed to `with_wide_simd` is a function of its own, which LLVM may leave
 //! un-inlined and so compiled for SSE2 (perf showed it for the bias+activation loops). For
-//! hot loops, [`wide_simd_fn!`] instead puts the body itself in the AVX2 function.
+//! hot loops, `wide_simd_fn!` instead puts the body itself in the AVX2 function.
 
 /// Runs `f` in a context compiled for AVX2 when the processor supports it.
 #[inline(always)]
