@@ -28,8 +28,8 @@ use crate::tensor::{gemm, gemm_serial, Float, Shape, Transpose};
 use rayon::prelude::*;
 use Transpose::{No, Yes};
 
-/// y = conv2d(x, kernel) with `x` (N, H, W, C) and `kernel` (k_h, k_w, C, F); no bias (add it
-/// with `ops::bias_activation`, fused with the activation).
+/// y = conv2d(x, kernel) with `x` (N, H, W, C) and `kernel` (k_h, k_w, C, F); no bias (a
+/// layer adds it with its activation by [`conv2d_bias_activation`]).
 pub fn conv2d<T: Float>(
     tape: &mut Tape<T>,
     x: Var,
@@ -166,9 +166,10 @@ fn conv2d_then<T: Float>(
         ConvKernel::Grouped => conv2d_grouped(tape, x, kernel, window, filters)?,
         _ => conv2d_im2col(tape, x, kernel, window, filters)?,
     };
-    match epilogue.bias.is_some() || epilogue.activation != Activation::Linear {
-        true => bias_activation(tape, y, epilogue.bias, epilogue.activation),
-        false => Ok(y),
+    if epilogue.bias.is_some() || epilogue.activation != Activation::Linear {
+        bias_activation(tape, y, epilogue.bias, epilogue.activation)
+    } else {
+        Ok(y)
     }
 }
 
@@ -267,9 +268,8 @@ fn images_per_group<T: Float>(window: &Window) -> usize {
 
 /// The im2col path with the batch split into groups of images, one task each: a task
 /// unfolds its images into its rows of `cols` and multiplies them by the kernel at once.
-/// `cols` is kept for the backward, as in [`conv2d_with`]'s im2col path, and the maths is
-/// the same; only the order of the sums of ∂L/∂W differs (per group, then the groups in
-/// order).
+/// `cols` is kept for the backward, as in `conv2d_im2col`, and the maths is the same; only
+/// the order of the sums of ∂L/∂W differs (per group, then the groups in order).
 fn conv2d_grouped<T: Float>(
     tape: &mut Tape<T>,
     x: Var,
