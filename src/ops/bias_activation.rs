@@ -346,13 +346,6 @@ fn backward<A: Elementwise, T: Float>(io: &OpIo<'_, T>, grads: &mut GradSink<'_,
     let period = period_len(width);
     let chunk = chunk_len(period);
     let mut db_sum = grads.wants(1).then(|| vec![T::zero(); width]);
-    let add_rows = |sum: &mut [T], dz: &[T]| {
-        for row in dz.chunks(width) {
-            for (s, &d) in sum.iter_mut().zip(row) {
-                *s += d;
-            }
-        }
-    };
     match grads.slot(0) {
         Some(dx) => {
             let accumulate = dx.accumulate;
@@ -385,7 +378,7 @@ fn backward<A: Elementwise, T: Float>(io: &OpIo<'_, T>, grads: &mut GradSink<'_,
                                 activation_grad_summed::<A, T>(d, g, y, partial)
                             },
                         );
-                        add_rows(sum, &partials);
+                        fold_periods(sum, &partials);
                     }
                     None => rows.for_each(|((d, g), y)| activation_grad::<A, T>(d, g, y)),
                 }

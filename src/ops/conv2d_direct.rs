@@ -534,18 +534,20 @@ mod tests {
         ([9, 5, 5, 2], [2, 2, 2, 17], [2, 1], Padding::Valid),
     ];
 
+    /// An f64 test tensor in the element type under test.
+    fn cast<T: Float>(t: Tensor<f64>) -> Tensor<T> {
+        Tensor::from_vec(t.data().iter().map(|&v| T::of(v)).collect(), t.shape()).unwrap()
+    }
+
     /// y and ∂L/∂x, ∂L/∂W for L = Σ y ⊙ R with a fixed random R, by one kernel.
     fn run<T: Float>(case: Case, seed: u32, algorithm: ConvKernel) -> [Vec<T>; 3] {
         let (xd, kd, s, p) = case;
-        let cast = |t: Tensor<f64>| {
-            Tensor::from_vec(t.data().iter().map(|&v| T::of(v)).collect(), t.shape()).unwrap()
-        };
         let mut params = ParamStore::default();
         let mut tape = Tape::new(&mut params);
-        let x = tape.input_with_grad(cast(random_tensor(&xd, seed)));
-        let k = tape.input_with_grad(cast(random_tensor(&kd, seed + 1)));
+        let x = tape.input_with_grad(cast::<T>(random_tensor(&xd, seed)));
+        let k = tape.input_with_grad(cast::<T>(random_tensor(&kd, seed + 1)));
         let y = conv2d_with(&mut tape, x, k, s, p, algorithm).unwrap();
-        let r = tape.input(cast(random_tensor(tape.shape(y).dims(), seed + 2)));
+        let r = tape.input(cast::<T>(random_tensor(tape.shape(y).dims(), seed + 2)));
         let weighted = ops::mul(&mut tape, y, r).unwrap();
         let loss = ops::sum(&mut tape, weighted);
         tape.backward(loss).unwrap();
@@ -682,26 +684,23 @@ mod tests {
     /// for L = Σ y ⊙ R; `x_grad` false leaves the input constant (a first layer).
     fn run_fused<T: Float>(case: Case, act: Activation, fused: bool, x_grad: bool) -> Vec<Vec<T>> {
         let (xd, kd, s, p) = case;
-        let cast = |t: Tensor<f64>| {
-            Tensor::from_vec(t.data().iter().map(|&v| T::of(v)).collect(), t.shape()).unwrap()
-        };
         let mut params = ParamStore::default();
         let mut tape = Tape::new(&mut params);
-        let x = cast(random_tensor(&xd, 40));
+        let x = cast::<T>(random_tensor(&xd, 40));
         let x = if x_grad {
             tape.input_with_grad(x)
         } else {
             tape.input(x)
         };
-        let k = tape.input_with_grad(cast(random_tensor(&kd, 41)));
-        let b = tape.input_with_grad(cast(random_tensor(&kd[3..], 42)));
+        let k = tape.input_with_grad(cast::<T>(random_tensor(&kd, 41)));
+        let b = tape.input_with_grad(cast::<T>(random_tensor(&kd[3..], 42)));
         let y = if fused {
             ops::conv2d_bias_activation(&mut tape, x, k, Some(b), act, s, p).unwrap()
         } else {
             let y = conv2d_with(&mut tape, x, k, s, p, ConvKernel::Im2col).unwrap();
             ops::bias_activation(&mut tape, y, Some(b), act).unwrap()
         };
-        let r = tape.input(cast(random_tensor(tape.shape(y).dims(), 43)));
+        let r = tape.input(cast::<T>(random_tensor(tape.shape(y).dims(), 43)));
         let weighted = ops::mul(&mut tape, y, r).unwrap();
         let loss = ops::sum(&mut tape, weighted);
         tape.backward(loss).unwrap();
