@@ -84,8 +84,11 @@ unsafe fn max_image_avx2<T: Float, const ARG: bool>(
 const LANES: usize = 8;
 
 /// Each output pixel's channels `LANES` at a time, the running maximum (and argmax) held in
-/// local arrays, which LLVM keeps in registers across the window, then the rest one by one.
-/// Ties keep the first pixel, and NaN is never selected, in both parts alike.
+/// local arrays, which LLVM keeps in registers across the window. A rest of channels after
+/// whole blocks is pooled as one more block ending at the last channel, overlapping the one
+/// before: the overlapped channels get the same values again. Fewer than `LANES` channels
+/// (LeNet's 6) are pooled as a whole block too, its extra lanes dropped. Ties keep the first pixel, and
+/// NaN is never selected, in every part alike.
 #[inline(always)]
 fn max_image_body<T: Float, const ARG: bool>(
     w: &Window,
@@ -94,51 +97,77 @@ fn max_image_body<T: Float, const ARG: bool>(
     argmax: &mut [T],
 ) {
     let c = w.channels;
-    let whole = c - c % LANES;
+    let blocks = (0..c / LANES * LANES)
+        .step_by(LANES)
+        .chain((!c.is_multiple_of(LANES) && c > LANES).then_some(c - LANES));
     for oy in 0..w.out_h {
         let (_, iy, nh) = w.rows(oy);
         for ox in 0..w.out_w {
             let (_, ix, nw) = w.cols(ox);
             let at = (oy * w.out_w + ox) * c;
-            let first = T::of((iy * w.in_w + ix) as f64);
-            for ch in (0..whole).step_by(LANES) {
-                let mut best = [T::neg_infinity(); LANES];
-                let mut arg = [first; LANES];
-                for y in iy..iy + nh {
-                    for x in ix..ix + nw {
-                        let pixel = y * w.in_w + x;
-                        let src = &image[pixel * c + ch..][..LANES];
-                        let p = T::of(pixel as f64);
-                        for ((b, a), &v) in best.iter_mut().zip(arg.iter_mut()).zip(src) {
-                            let greater = v > *b;
-                            *a = if greater { p } else { *a };
-                            *b = if greater { v } else { *b };
-                        }
-                    }
-                }
+            let rect = [iy, nh, ix, nw];
+            for ch in blocks.clone() {
+                let (best, arg) = max_channels::<T, LANES>(w, image, ch..ch + LANES, rect);
                 out[at + ch..][..LANES].copy_from_slice(&best);
                 if ARG {
                     argmax[at + ch..][..LANES].copy_from_slice(&arg);
                 }
             }
-            for ch in whole..c {
-                let (mut best, mut arg) = (T::neg_infinity(), first);
-                for y in iy..iy + nh {
-                    for x in ix..ix + nw {
-                        let pixel = y * w.in_w + x;
-                        let v = image[pixel * c + ch];
-                        if v > best {
-                            (best, arg) = (v, T::of(pixel as f64));
-                        }
+            if c < LANES {
+                // A whole block from the pixel's first channel on reads into the next pixel's,
+                // whose lanes are dropped; only windows at the image's end take the narrow one.
+                let last = ((iy + nh - 1) * w.in_w + ix + nw - 1) * c;
+                let (best, arg) = if last + LANES <= image.len() {
+                    max_channels::<T, LANES>(w, image, 0..LANES, rect)
+                } else {
+                    max_channels::<T, LANES>(w, image, 0..c, rect)
+                };
+                // Likewise a whole block is stored where it fits: its extra lanes land on the
+                // next pixel's channels, which that pixel overwrites next (a copy of `c`
+                // values would be a call to memmove per pixel).
+                if at + LANES <= out.len() {
+                    out[at..][..LANES].copy_from_slice(&best);
+                    if ARG {
+                        argmax[at..][..LANES].copy_from_slice(&arg);
                     }
-                }
-                out[at + ch] = best;
-                if ARG {
-                    argmax[at + ch] = arg;
+                } else {
+                    out[at..][..c].copy_from_slice(&best[..c]);
+                    if ARG {
+                        argmax[at..][..c].copy_from_slice(&arg[..c]);
+                    }
                 }
             }
         }
     }
+}
+
+/// The maximum over the window `[iy, nh, ix, nw]` and its first pixel index for up to `N`
+/// channels, by selects rather than branches, which on random data mispredict half the time.
+/// Lanes past the channels stay at −∞. Inlined, a block's constant width keeps the lanes in
+/// registers.
+#[inline(always)]
+fn max_channels<T: Float, const N: usize>(
+    w: &Window,
+    image: &[T],
+    channels: std::ops::Range<usize>,
+    [iy, nh, ix, nw]: [usize; 4],
+) -> ([T; N], [T; N]) {
+    let (c, ch, width) = (w.channels, channels.start, channels.len());
+    let mut best = [T::neg_infinity(); N];
+    let mut arg = [T::of((iy * w.in_w + ix) as f64); N];
+    for y in iy..iy + nh {
+        for x in ix..ix + nw {
+            let pixel = y * w.in_w + x;
+            let src = &image[pixel * c + ch..][..width];
+            let p = T::of(pixel as f64);
+            for ((b, a), &v) in best.iter_mut().zip(arg.iter_mut()).zip(src) {
+                let greater = v > *b;
+                *a = if greater { p } else { *a };
+                *b = if greater { v } else { *b };
+            }
+        }
+    }
+    (best, arg)
 }
 
 struct MaxPoolBackward(Window);
@@ -312,7 +341,7 @@ mod tests {
     /// (input dims, window, strides, padding).
     type Case = ([usize; 4], [usize; 2], [usize; 2], Padding);
 
-    const CASES: [Case; 9] = [
+    const CASES: [Case; 10] = [
         ([2, 4, 4, 3], [2, 2], [2, 2], Padding::Valid),
         // Odd size: the last row and column fit no window and are dropped.
         ([1, 11, 11, 2], [2, 2], [2, 2], Padding::Valid),
@@ -324,6 +353,8 @@ mod tests {
         // Channels in whole register blocks and a rest (max pooling takes 8 at a time).
         ([2, 5, 6, 11], [2, 2], [2, 2], Padding::Valid),
         ([1, 7, 7, 16], [3, 3], [2, 2], Padding::Same),
+        // Fewer channels than a block (LeNet-5's first pool).
+        ([2, 6, 6, 6], [2, 2], [2, 2], Padding::Valid),
     ];
 
     fn run(pool: Pool, x: &Tensor<f64>, p: [usize; 2], s: [usize; 2], pad: Padding) -> Tensor<f64> {
