@@ -14,6 +14,7 @@
 
 use crate::autograd::{Backward, GradSink, OpIo, Tape, Var};
 use crate::error::{Error, Result};
+use crate::tensor::simd::wide_simd_fn;
 use crate::tensor::Float;
 use rayon::prelude::*;
 
@@ -39,19 +40,14 @@ pub fn batch_norm<T: Float>(
     let (rows, c) = channels(tape, x, gamma, beta)?;
     let xs = tape.value(x).data();
     let inv_m = 1.0 / rows as f64;
-    let mean: Vec<f64> = reduce_channels(rows, c, 1, |r, acc| {
-        for (a, &v) in acc.iter_mut().zip(&xs[r * c..(r + 1) * c]) {
-            *a += v.as_f64();
-        }
+    let mean: Vec<f64> = reduce_channels(rows, c, 1, |rows, acc| {
+        add_rows(acc, &xs[rows.start * c..rows.end * c])
     })
     .into_iter()
     .map(|s| s * inv_m)
     .collect();
-    let variance: Vec<f64> = reduce_channels(rows, c, 1, |r, acc| {
-        for ((a, &v), &mu) in acc.iter_mut().zip(&xs[r * c..(r + 1) * c]).zip(&mean) {
-            let d = v.as_f64() - mu;
-            *a += d * d;
-        }
+    let variance: Vec<f64> = reduce_channels(rows, c, 1, |rows, acc| {
+        add_squared_deviations(acc, &xs[rows.start * c..rows.end * c], &mean)
     })
     .into_iter()
     .map(|s| s * inv_m)
@@ -171,13 +167,7 @@ fn normalize<T: Float>(
     out.data_mut()
         .par_chunks_mut(BLOCK * c)
         .zip(tape.value(x).data().par_chunks(BLOCK * c))
-        .for_each(|(out, xs)| {
-            for (orow, xrow) in out.chunks_mut(c).zip(xs.chunks(c)) {
-                for (((o, &v), &a), &b) in orow.iter_mut().zip(xrow).zip(&a).zip(&b) {
-                    *o = v * a + b;
-                }
-            }
-        });
+        .for_each(|(out, xs)| scale_shift_rows(out, xs, &a, &b));
     out
 }
 
@@ -225,15 +215,9 @@ impl<T: Float> Backward<T> for BatchNormBackward<T> {
         let rows = g.len() / c;
         let (shift, inv_std) = (&self.shift, &self.inv_std);
         // Σ G and Σ G·x̂ per channel, side by side.
-        let sums = reduce_channels(rows, c, 2, |r, acc| {
-            let (sg, sgx) = acc.split_at_mut(c);
-            let (xrow, grow) = (&xs[r * c..(r + 1) * c], &g[r * c..(r + 1) * c]);
-            for j in 0..c {
-                let gv = grow[j].as_f64();
-                let xhat = ((xrow[j] - shift[j]) * inv_std[j]).as_f64();
-                sg[j] += gv;
-                sgx[j] += gv * xhat;
-            }
+        let sums = reduce_channels(rows, c, 2, |rows, acc| {
+            let block = rows.start * c..rows.end * c;
+            add_gradient_sums(acc, &g[block.clone()], &xs[block], shift, inv_std)
         });
         let (sum_g, sum_gx) = sums.split_at(c);
         if let Some(dgamma) = self.slots.gamma.and_then(|i| grads.slot(i)) {
@@ -261,42 +245,120 @@ impl<T: Float> Backward<T> for BatchNormBackward<T> {
         } else {
             (vec![T::zero(); c], vec![T::zero(); c])
         };
+        let terms = InputGrad {
+            shift,
+            inv_std,
+            k: &k,
+            a: &a,
+            b: &b,
+        };
         let accumulate = dx.accumulate;
         dx.data
             .par_chunks_mut(BLOCK * c)
             .zip(g.par_chunks(BLOCK * c))
             .zip(xs.par_chunks(BLOCK * c))
-            .for_each(|((dx, g), xs)| {
-                for ((drow, grow), xrow) in dx.chunks_mut(c).zip(g.chunks(c)).zip(xs.chunks(c)) {
-                    for j in 0..c {
-                        let xhat = (xrow[j] - shift[j]) * inv_std[j];
-                        let v = k[j] * (grow[j] - a[j] - xhat * b[j]);
-                        if accumulate {
-                            drow[j] += v;
-                        } else {
-                            drow[j] = v;
-                        }
-                    }
-                }
-            });
+            .for_each(|((dx, g), xs)| input_grad_rows(dx, g, xs, &terms, accumulate));
     }
 }
 
-/// Per-channel sums over `rows` rows: `add(row, acc)` adds row `row`'s `terms·c` contributions.
+// The row loops, compiled for AVX2 where the processor has it. Each channel's sum runs over
+// the rows in order, as a scalar loop would: the lanes only hold different channels.
+
+wide_simd_fn! {
+    /// acc[j] += x[r, j] over the rows of `xs`.
+    fn add_rows<T: Float>(acc: &mut [f64], xs: &[T]) {
+        for row in xs.chunks_exact(acc.len()) {
+            for (a, &v) in acc.iter_mut().zip(row) {
+                *a += v.as_f64();
+            }
+        }
+    }
+}
+
+wide_simd_fn! {
+    /// acc[j] += (x[r, j] − μ[j])² over the rows of `xs`.
+    fn add_squared_deviations<T: Float>(acc: &mut [f64], xs: &[T], mean: &[f64]) {
+        for row in xs.chunks_exact(acc.len()) {
+            for ((a, &v), &mu) in acc.iter_mut().zip(row).zip(mean) {
+                let d = v.as_f64() - mu;
+                *a += d * d;
+            }
+        }
+    }
+}
+
+wide_simd_fn! {
+    /// out[r, j] = x[r, j]·a[j] + b[j].
+    fn scale_shift_rows<T: Float>(out: &mut [T], xs: &[T], a: &[T], b: &[T]) {
+        for (orow, xrow) in out.chunks_exact_mut(a.len()).zip(xs.chunks_exact(a.len())) {
+            for (((o, &v), &a), &b) in orow.iter_mut().zip(xrow).zip(a).zip(b) {
+                *o = v * a + b;
+            }
+        }
+    }
+}
+
+wide_simd_fn! {
+    /// acc = [Σ G, Σ G·x̂] per channel (two halves of `acc`) over the rows of `g` and `xs`.
+    fn add_gradient_sums<T: Float>(acc: &mut [f64], g: &[T], xs: &[T], shift: &[T], inv_std: &[T]) {
+        let (sum_g, sum_gx) = acc.split_at_mut(shift.len());
+        for (grow, xrow) in g.chunks_exact(shift.len()).zip(xs.chunks_exact(shift.len())) {
+            let statistics = shift.iter().zip(inv_std);
+            let row = grow.iter().zip(xrow).zip(statistics);
+            for ((sg, sgx), ((&gv, &xv), (&mu, &s))) in sum_g.iter_mut().zip(sum_gx.iter_mut()).zip(row) {
+                let gv = gv.as_f64();
+                *sg += gv;
+                *sgx += gv * ((xv - mu) * s).as_f64();
+            }
+        }
+    }
+}
+
+/// k, a and b of ∂L/∂x = k·(G − a − x̂·b) per channel, with x̂ = (x − shift)·inv_std.
+struct InputGrad<'a, T> {
+    shift: &'a [T],
+    inv_std: &'a [T],
+    k: &'a [T],
+    a: &'a [T],
+    b: &'a [T],
+}
+
+wide_simd_fn! {
+    /// dx = k·(G − a − x̂·b) over the rows, or dx += it when `accumulate`.
+    fn input_grad_rows<T: Float>(dx: &mut [T], g: &[T], xs: &[T], terms: &InputGrad<'_, T>, accumulate: bool) {
+        let c = terms.k.len();
+        let per_channel = || {
+            let statistics = terms.shift.iter().zip(terms.inv_std);
+            statistics.zip(terms.k.iter().zip(terms.a).zip(terms.b))
+        };
+        let rows = dx.chunks_exact_mut(c).zip(g.chunks_exact(c)).zip(xs.chunks_exact(c));
+        for ((drow, grow), xrow) in rows {
+            let values = grow.iter().zip(xrow).zip(per_channel()).map(
+                |((&gv, &xv), ((&mu, &s), ((&k, &a), &b)))| k * (gv - a - (xv - mu) * s * b),
+            );
+            if accumulate {
+                drow.iter_mut().zip(values).for_each(|(d, v)| *d += v);
+            } else {
+                drow.iter_mut().zip(values).for_each(|(d, v)| *d = v);
+            }
+        }
+    }
+}
+
+/// Per-channel sums over `rows` rows: `add(block, acc)` adds the `terms·c` contributions of
+/// the rows in `block`.
 /// Blocks of rows are summed in parallel and the block sums added in order.
 fn reduce_channels(
     rows: usize,
     c: usize,
     terms: usize,
-    add: impl Fn(usize, &mut [f64]) + Sync,
+    add: impl Fn(std::ops::Range<usize>, &mut [f64]) + Sync,
 ) -> Vec<f64> {
     let partials: Vec<Vec<f64>> = (0..rows.div_ceil(BLOCK))
         .into_par_iter()
         .map(|block| {
             let mut acc = vec![0.0; terms * c];
-            for r in block * BLOCK..((block + 1) * BLOCK).min(rows) {
-                add(r, &mut acc);
-            }
+            add(block * BLOCK..((block + 1) * BLOCK).min(rows), &mut acc);
             acc
         })
         .collect();
