@@ -87,8 +87,8 @@ const LANES: usize = 8;
 /// local arrays, which LLVM keeps in registers across the window. A rest of channels after
 /// whole blocks is pooled as one more block ending at the last channel, overlapping the one
 /// before: the overlapped channels get the same values again. Fewer than `LANES` channels
-/// (LeNet's 6) are pooled as a whole block too, its extra lanes dropped. Ties keep the first pixel, and
-/// NaN is never selected, in every part alike.
+/// (LeNet's 6) are pooled as a whole block too, its extra lanes dropped. Ties keep the first
+/// pixel, and NaN is never selected, in every part alike.
 #[inline(always)]
 fn max_image_body<T: Float, const ARG: bool>(
     w: &Window,
@@ -116,7 +116,7 @@ fn max_image_body<T: Float, const ARG: bool>(
             if c < LANES {
                 // A whole block from the pixel's first channel on reads into the next pixel's,
                 // whose lanes are dropped; only windows at the image's end take the narrow one.
-                let last = ((iy + nh - 1) * w.in_w + ix + nw - 1) * c;
+                let last = ((iy + nh.max(1) - 1) * w.in_w + ix + nw.max(1) - 1) * c;
                 let (best, arg) = if last + LANES <= image.len() {
                     max_channels::<T, LANES>(w, image, 0..LANES, rect)
                 } else {
