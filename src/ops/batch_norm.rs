@@ -416,6 +416,16 @@ mod tests {
     }
 
     #[test]
+    fn gradient_accumulates_into_a_reused_input() {
+        // x feeds the product too, whose backward runs first: batch norm then adds to ∂L/∂x.
+        let inputs = [random_tensor(&[6, 2, 2, 3], 140), random_tensor(&[3], 141)];
+        assert_gradients(&inputs, |t, v| {
+            let (y, _) = batch_norm(t, v[0], Some(v[1]), None, 1e-3)?;
+            crate::ops::mul(t, y, v[0])
+        });
+    }
+
+    #[test]
     fn inference_gradients() {
         let inputs = [
             random_tensor(&[4, 3, 2], 140),
