@@ -55,7 +55,7 @@ impl Epilogue {
         activation: Activation::Linear,
     };
 
-    fn is_none(&self) -> bool {
+    pub(super) fn is_none(&self) -> bool {
         self.bias.is_none() && self.activation == Activation::Linear
     }
 }
@@ -503,19 +503,19 @@ fn kernel_grad_block<T: Float, const FP: usize, const TB: usize>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use crate::autograd::check::{assert_gradients, random_tensor};
     use crate::autograd::{ParamStore, Tape};
     use crate::ops::{self, conv2d_with, Activation, ConvKernel, Padding};
     use crate::tensor::{Float, Tensor};
 
     /// (input dims, kernel dims, strides, padding).
-    type Case = ([usize; 4], [usize; 4], [usize; 2], Padding);
+    pub(in crate::ops) type Case = ([usize; 4], [usize; 4], [usize; 2], Padding);
 
     /// Every convolution the labs' models run (batch cut to 2), then the odd ones: strides 2
     /// and (1, 2), `same` with odd and even kernels, 1x1, kernel = input, filter counts that
     /// are not a multiple of 8, a batch that is not a whole number of ∂W groups.
-    const CASES: [Case; 16] = [
+    pub(in crate::ops) const CASES: [Case; 16] = [
         ([2, 32, 32, 3], [5, 5, 3, 6], [1, 1], Padding::Valid), // LeNet-5 conv1
         ([2, 14, 14, 6], [5, 5, 6, 16], [1, 1], Padding::Valid), // LeNet-5 conv2
         ([2, 28, 28, 1], [3, 3, 1, 32], [1, 1], Padding::Valid), // MNIST CNN conv1
@@ -540,7 +540,11 @@ mod tests {
     }
 
     /// y and ∂L/∂x, ∂L/∂W for L = Σ y ⊙ R with a fixed random R, by one kernel.
-    fn run<T: Float>(case: Case, seed: u32, algorithm: ConvKernel) -> [Vec<T>; 3] {
+    pub(in crate::ops) fn run<T: Float>(
+        case: Case,
+        seed: u32,
+        algorithm: ConvKernel,
+    ) -> [Vec<T>; 3] {
         let (xd, kd, s, p) = case;
         let mut params = ParamStore::default();
         let mut tape = Tape::new(&mut params);
@@ -560,7 +564,7 @@ mod tests {
     }
 
     /// Largest difference relative to the largest reference value.
-    fn normwise_error<T: Float>(a: &[T], reference: &[T]) -> f64 {
+    pub(in crate::ops) fn normwise_error<T: Float>(a: &[T], reference: &[T]) -> f64 {
         assert_eq!(a.len(), reference.len());
         let scale = reference
             .iter()

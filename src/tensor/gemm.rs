@@ -58,6 +58,59 @@ pub fn gemm_serial<T: Float>(
     gemm_on(m, n, k, a, a_t, b, b_t, c, accumulate, false);
 }
 
+/// `c = a·b` on the calling thread, where the rows of `a` (m×k) lie `a_row_stride` elements
+/// apart and those of `c` (m×n) `c_row_stride` apart; `b` (k×n) is contiguous. For products
+/// that read and write interleaved blocks in place (the 16 products of a Winograd
+/// convolution, one per tile position) instead of copying them out first.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_serial_strided<T: Float>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[T],
+    a_row_stride: usize,
+    b: &[T],
+    c: &mut [T],
+    c_row_stride: usize,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(a_row_stride >= k && c_row_stride >= n);
+    assert!(a.len() >= (m - 1) * a_row_stride + k && b.len() >= k * n);
+    assert!(c.len() >= (m - 1) * c_row_stride + n);
+    if k == 0 {
+        for row in c.chunks_mut(c_row_stride).take(m) {
+            row[..n].fill(T::zero());
+        }
+        return;
+    }
+    // SAFETY: the asserts above bound every index the strides describe.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            c_row_stride as isize,
+            false,
+            a.as_ptr(),
+            1,
+            a_row_stride as isize,
+            b.as_ptr(),
+            1,
+            n as isize,
+            T::zero(),
+            T::one(),
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn gemm_on<T: Float>(
     m: usize,
@@ -186,6 +239,39 @@ mod tests {
                             "{a_t:?} {b_t:?} {accumulate}: {x} vs {y}"
                         );
                     }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn strided_rows_read_and_write_only_their_blocks() {
+        // a's rows 11 apart (k = 5), c's rows 9 apart (n = 4): the gaps must stay untouched.
+        let (m, n, k) = (13, 4, 5);
+        let a = values((m - 1) * 11 + k, 6);
+        let b = values(k * n, 7);
+        let mut c = vec![7.0f32; (m - 1) * 9 + n];
+        gemm_serial_strided(m, n, k, &a, 11, &b, &mut c, 9);
+        let dense_a: Vec<f32> = (0..m).flat_map(|i| a[i * 11..][..k].to_vec()).collect();
+        let mut expected = vec![0.0f32; m * n];
+        naive(
+            m,
+            n,
+            k,
+            &dense_a,
+            Transpose::No,
+            &b,
+            Transpose::No,
+            &mut expected,
+            false,
+        );
+        for i in 0..m {
+            for j in 0..9.min(c.len() - i * 9) {
+                let got = c[i * 9 + j];
+                if j < n {
+                    assert!((got - expected[i * n + j]).abs() < 1e-4, "{i},{j}");
+                } else {
+                    assert_eq!(got, 7.0, "gap at {i},{j} was written");
                 }
             }
         }

@@ -1,0 +1,640 @@
+//! 3×3 stride-1 convolution by Winograd's minimal filtering F(2×2, 3×3) (Lavin & Gray, "Fast
+//! Algorithms for Convolutional Neural Networks", 2016): each 2×2 block of outputs comes from
+//! a 4×4 tile of input with 16 multiplications per (channel, filter) pair instead of 36, so
+//! 16 products (tiles × C)·(C × F) replace im2col's (pixels × 9C)·(9C × F), with 2.25× fewer
+//! multiply-adds (fewer where an odd output leaves the last tiles half used):
+//!
+//!   U[p] = (G g Gᵀ)[p]   the kernel, per channel and filter, once per call
+//!   V[p] = (Bᵀ d B)[p]   each 4×4 input tile d, per channel
+//!   M[p] = V[p] · U[p]   one GEMM over the channels for each of the 16 tile positions p
+//!   Y    = Aᵀ M A        the tile's 2×2 outputs
+//!
+//! with Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1], G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1] and
+//! Aᵀ = [1 1 1 0; 0 1 −1 −1]. The transforms only add and subtract (G halves), one NHWC pixel's
+//! channels at a time, so they vectorize along the channels as stored.
+//!
+//! Backward, with G = ∂L/∂y:
+//!   ∂L/∂x is again a 3×3 stride-1 convolution: of ∂L/∂y padded by 2 − p, with the kernel
+//!         turned by 180° and its channels and filters swapped, so it runs on the same code;
+//!   ∂L/∂W = colsᵀ · G as in the grouped im2col path (`conv2d.rs`), unfolding each group of
+//!         images again instead of keeping the unfolded matrix from the forward.
+//!
+//! Threads split the batch in groups fixed by the shapes; ∂L/∂W's partial sums are added in
+//! group order, so every result is the same for any thread count.
+
+use super::bias_activation::{bias_activation, bias_activation_in_place, bias_period};
+use super::conv2d::{add_in_order, images_per_group, unfold};
+use super::conv2d_direct::Epilogue;
+#[cfg(target_arch = "x86_64")]
+use super::conv2d_winograd_avx as avx;
+use super::window::Window;
+use crate::autograd::{Backward, GradSink, OpIo, Tape, Var};
+use crate::error::Result;
+use crate::tensor::simd::wide_simd_fn;
+use crate::tensor::{f32s, f32s_mut, gemm_serial, gemm_serial_strided, Float, Shape, Transpose};
+use rayon::prelude::*;
+use std::sync::{Mutex, PoisonError};
+
+/// Positions of a 4×4 input tile: one product per position.
+const POSITIONS: usize = 16;
+
+/// Tiles one task transforms and multiplies at once: enough rows for the GEMM's blocking,
+/// few enough that the task's transformed tiles stay in a core's L2 between the three steps.
+/// Test builds use a tiny count, so that the tests' small shapes run in several tasks.
+const TILES_PER_TASK: usize = if cfg!(test) { 3 } else { 128 };
+
+/// Whether Winograd's F(2×2, 3×3) computes this window: 3×3 kernels at stride 1.
+pub(super) fn applies(window: &Window) -> bool {
+    window.k_h == 3 && window.k_w == 3 && window.stride_h == 1 && window.stride_w == 1
+}
+
+/// y = f(conv2d(x, kernel) + b) by Winograd's algorithm; `window` is already checked against
+/// the input and kernel (and [`applies`]), the bias against the filters. At inference the
+/// bias and activation run on each group of images while it is in cache; in training they
+/// are an op of their own, as after the im2col paths.
+pub(super) fn conv2d_winograd<T: Float>(
+    tape: &mut Tape<T>,
+    x: Var,
+    kernel: Var,
+    window: Window,
+    filters: usize,
+    epilogue: Epilogue,
+) -> Result<Var> {
+    let u = transform_kernel(tape.value(kernel).data(), window.channels * filters);
+    let mut out = tape.alloc(Shape::new(&[
+        window.batch,
+        window.out_h,
+        window.out_w,
+        filters,
+    ]));
+    let fused = !tape.is_recording();
+    let bias = match epilogue.bias {
+        Some(b) if fused => Some(bias_period(tape.value(b).data())),
+        _ => None,
+    };
+    let apply = |out: &mut [T]| {
+        if fused && !epilogue.is_none() {
+            bias_activation_in_place(out, bias.as_deref(), epilogue.activation);
+        }
+    };
+    convolve(
+        &window,
+        tape.value(x).data(),
+        &u,
+        filters,
+        out.data_mut(),
+        false,
+        apply,
+    );
+    let y = tape.push_op(
+        "conv2d",
+        out,
+        &[x, kernel],
+        WinogradBackward { window, filters },
+    );
+    if fused || epilogue.is_none() {
+        Ok(y)
+    } else {
+        bias_activation(tape, y, epilogue.bias, epilogue.activation)
+    }
+}
+
+/// The convolution of every image of `images` by the transformed kernel `u`, into `out`
+/// (added when `accumulate`), the batch split into tasks of whole images; `then` runs on each
+/// task's outputs once they are written.
+fn convolve<T: Float>(
+    w: &Window,
+    images: &[T],
+    u: &[T],
+    filters: usize,
+    out: &mut [T],
+    accumulate: bool,
+    then: impl Fn(&mut [T]) + Sync,
+) {
+    let out_len = w.out_pixels() * filters;
+    if out_len == 0 {
+        return;
+    }
+    if w.in_len() == 0 {
+        // No input channels: every sum is empty.
+        if !accumulate {
+            out.fill(T::zero());
+        }
+        out.par_chunks_mut(out_len).for_each(&then);
+        return;
+    }
+    let (tiles_down, tiles_across) = tile_grid(w);
+    let group = TILES_PER_TASK
+        .div_ceil(tiles_down * tiles_across)
+        .clamp(1, w.batch.max(1));
+    // One scratch per worker thread for the whole call (a task holds its thread's for as long
+    // as it runs, so the lock is never contended).
+    let scratch: Vec<Mutex<Scratch<T>>> = (0..rayon::current_num_threads())
+        .map(|_| Mutex::default())
+        .collect();
+    out.par_chunks_mut(group * out_len)
+        .zip(images.par_chunks(group * w.in_len()))
+        .for_each(|(out, images)| {
+            let worker = rayon::current_thread_index().unwrap_or(0) % scratch.len();
+            let mut scratch = scratch[worker]
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let Scratch { v, m } = &mut *scratch;
+            let tiles = images.len() / w.in_len() * tiles_down * tiles_across;
+            // Overwritten in full below: zeros only where the buffers grow.
+            v.resize(tiles * POSITIONS * w.channels, T::zero());
+            m.resize(tiles * POSITIONS * filters, T::zero());
+            input_tiles(w, images, v);
+            for p in 0..POSITIONS {
+                gemm_serial_strided(
+                    tiles,
+                    filters,
+                    w.channels,
+                    &v[p * w.channels..],
+                    POSITIONS * w.channels,
+                    &u[p * w.channels * filters..],
+                    &mut m[p * filters..],
+                    POSITIONS * filters,
+                );
+            }
+            output_tiles(w, m, filters, out, accumulate);
+            then(out);
+        });
+}
+
+/// A task's transformed tiles V and products M, each tile's 16 positions side by side.
+struct Scratch<T> {
+    v: Vec<T>,
+    m: Vec<T>,
+}
+
+impl<T> Default for Scratch<T> {
+    fn default() -> Self {
+        Scratch {
+            v: Vec::new(),
+            m: Vec::new(),
+        }
+    }
+}
+
+/// (tiles down, tiles across) of the output, 2×2 outputs each.
+fn tile_grid(w: &Window) -> (usize, usize) {
+    (w.out_h.div_ceil(2), w.out_w.div_ceil(2))
+}
+
+/// U = G g Gᵀ for a kernel stored (3, 3, rest), `rest` = channels × filters: 16 blocks of
+/// `rest`, one per tile position.
+fn transform_kernel<T: Float>(kernel: &[T], rest: usize) -> Vec<T> {
+    let taps: [&[T]; 9] = std::array::from_fn(|t| &kernel[t * rest..][..rest]);
+    // G g: each kernel column (3 taps) becomes 4 rows, stored [row][column][rest].
+    let mut columns = vec![T::zero(); 12 * rest];
+    for j in 0..3 {
+        let (a, b, c) = (taps[j], taps[3 + j], taps[6 + j]);
+        let rows: [usize; 4] = std::array::from_fn(|r| (r * 3 + j) * rest);
+        g_apply(a, b, c, &mut columns, rows, rest);
+    }
+    let mut u = vec![T::zero(); POSITIONS * rest];
+    for r in 0..4 {
+        let row = &columns[r * 3 * rest..][..3 * rest];
+        let (a, b, c) = (&row[..rest], &row[rest..2 * rest], &row[2 * rest..]);
+        let positions: [usize; 4] = std::array::from_fn(|s| (r * 4 + s) * rest);
+        g_apply(a, b, c, &mut u, positions, rest);
+    }
+    u
+}
+
+/// G applied to three vectors: (a, (a + b + c)/2, (a − b + c)/2, c), written at the four
+/// offsets `at` of `out`.
+fn g_apply<T: Float>(a: &[T], b: &[T], c: &[T], out: &mut [T], at: [usize; 4], len: usize) {
+    let half = T::of(0.5);
+    let (a, b, c) = (&a[..len], &b[..len], &c[..len]);
+    out[at[0]..][..len].copy_from_slice(a);
+    for (e, o) in out[at[1]..][..len].iter_mut().enumerate() {
+        *o = (a[e] + b[e] + c[e]) * half;
+    }
+    for (e, o) in out[at[2]..][..len].iter_mut().enumerate() {
+        *o = (a[e] - b[e] + c[e]) * half;
+    }
+    out[at[3]..][..len].copy_from_slice(c);
+}
+
+/// The kernel of ∂L/∂x: turned by 180° and with channels and filters swapped,
+/// W'[i, j, f, c] = W[2 − i, 2 − j, c, f].
+fn turned_kernel<T: Float>(kernel: &[T], channels: usize, filters: usize) -> Vec<T> {
+    let mut turned = vec![T::zero(); kernel.len()];
+    for i in 0..3 {
+        for j in 0..3 {
+            let src = &kernel[((2 - i) * 3 + (2 - j)) * channels * filters..][..channels * filters];
+            let dst = &mut turned[(i * 3 + j) * channels * filters..][..channels * filters];
+            for c in 0..channels {
+                for f in 0..filters {
+                    dst[f * channels + c] = src[c * filters + f];
+                }
+            }
+        }
+    }
+    turned
+}
+
+/// Channels transformed at once: one AVX register of f32, held in registers through a tile's
+/// whole transform.
+const LANES: usize = 8;
+
+/// 16 tile positions (row-major) of `LANES` channels each.
+type Block<T> = [[T; LANES]; POSITIONS];
+
+/// Bᵀ d B for one block of channels of a 4×4 tile `d` (row-major positions).
+#[inline(always)]
+fn input_transform<T: Float>(d: &Block<T>) -> Block<T> {
+    // Bᵀ applied to four vectors: (a − c, b + c, c − b, b − d).
+    let b_t = |a: [T; LANES], b: [T; LANES], c: [T; LANES], d: [T; LANES]| {
+        let mut out = [[T::zero(); LANES]; 4];
+        for l in 0..LANES {
+            out[0][l] = a[l] - c[l];
+            out[1][l] = b[l] + c[l];
+            out[2][l] = c[l] - b[l];
+            out[3][l] = b[l] - d[l];
+        }
+        out
+    };
+    let mut columns = [[T::zero(); LANES]; POSITIONS];
+    for s in 0..4 {
+        let rows = b_t(d[s], d[4 + s], d[8 + s], d[12 + s]);
+        for (r, row) in rows.into_iter().enumerate() {
+            columns[r * 4 + s] = row;
+        }
+    }
+    let mut v = [[T::zero(); LANES]; POSITIONS];
+    for r in 0..4 {
+        let c = &columns[r * 4..];
+        let row = b_t(c[0], c[1], c[2], c[3]);
+        v[r * 4..r * 4 + 4].copy_from_slice(&row);
+    }
+    v
+}
+
+/// Aᵀ m A for one block of channels of a tile's products `m`: the 2×2 outputs, row-major.
+#[inline(always)]
+fn output_transform<T: Float>(m: &Block<T>) -> [[T; LANES]; 4] {
+    // Aᵀ applied to four vectors: (a + b + c, b − c − d).
+    let a_t = |a: [T; LANES], b: [T; LANES], c: [T; LANES], d: [T; LANES]| {
+        let mut out = [[T::zero(); LANES]; 2];
+        for l in 0..LANES {
+            out[0][l] = a[l] + b[l] + c[l];
+            out[1][l] = b[l] - c[l] - d[l];
+        }
+        out
+    };
+    let mut rows = [[T::zero(); LANES]; 8];
+    for s in 0..4 {
+        let [top, bottom] = a_t(m[s], m[4 + s], m[8 + s], m[12 + s]);
+        (rows[s], rows[4 + s]) = (top, bottom);
+    }
+    let [y00, y01] = a_t(rows[0], rows[1], rows[2], rows[3]);
+    let [y10, y11] = a_t(rows[4], rows[5], rows[6], rows[7]);
+    [y00, y01, y10, y11]
+}
+
+/// `LANES` values of `xs` from `at`, zeros past its end.
+#[inline(always)]
+fn load<T: Float>(xs: &[T], at: usize) -> [T; LANES] {
+    match xs.get(at..at + LANES) {
+        Some(whole) => whole.try_into().expect("LANES values"),
+        None => std::array::from_fn(|l| xs.get(at + l).copied().unwrap_or(T::zero())),
+    }
+}
+
+/// Stores `values` into `xs` from `at`, as many as fit.
+#[inline(always)]
+fn store<T: Float>(xs: &mut [T], at: usize, values: [T; LANES]) {
+    match xs.get_mut(at..at + LANES) {
+        Some(whole) => whole.copy_from_slice(&values),
+        None => {
+            let rest = &mut xs[at..];
+            let n = rest.len();
+            rest.copy_from_slice(&values[..n]);
+        }
+    }
+}
+
+/// V = Bᵀ d B for every 4×4 input tile of `images`, tile after tile, each as its 16
+/// positions of C channels; pixels outside the image (the padding) read as zeros.
+fn input_tiles<T: Float>(w: &Window, images: &[T], v: &mut [T]) {
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(images), Some(v)) = (f32s(images), f32s_mut(v)) {
+        if avx::available(w.channels) {
+            return avx::input_tiles(w, images, v);
+        }
+    }
+    input_tiles_generic(w, images, v)
+}
+
+wide_simd_fn! {
+    /// [`input_tiles`] for any element type and channel count.
+    fn input_tiles_generic<T: Float>(w: &Window, images: &[T], v: &mut [T]) {
+        let c = w.channels;
+        let (tiles_down, tiles_across) = tile_grid(w);
+        let zeros = vec![T::zero(); c];
+        let mut tiles = v.chunks_exact_mut(POSITIONS * c);
+        for image in images.chunks_exact(w.in_len()) {
+            for ty in 0..tiles_down {
+                for tx in 0..tiles_across {
+                    // The 16 pixels of the tile, row-major, each its C channels (or zeros).
+                    let mut pixels = [zeros.as_slice(); POSITIONS];
+                    for (p, pixel) in pixels.iter_mut().enumerate() {
+                        let y = (2 * ty + p / 4).wrapping_sub(w.pad_top);
+                        let x = (2 * tx + p % 4).wrapping_sub(w.pad_left);
+                        if y < w.in_h && x < w.in_w {
+                            *pixel = &image[(y * w.in_w + x) * c..][..c];
+                        }
+                    }
+                    let tile = tiles.next().expect("a block of V for every tile");
+                    for e in (0..c).step_by(LANES) {
+                        let d = std::array::from_fn(|p| load(pixels[p], e));
+                        let transformed = input_transform(&d);
+                        for (p, values) in transformed.into_iter().enumerate() {
+                            store(&mut tile[p * c..(p + 1) * c], e, values);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Y = Aᵀ M A for every tile, into the images' outputs (added when `accumulate`); the
+/// outputs of tiles that overhang an odd edge are dropped.
+fn output_tiles<T: Float>(w: &Window, m: &[T], filters: usize, out: &mut [T], accumulate: bool) {
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(m), Some(out)) = (f32s(m), f32s_mut(out)) {
+        if avx::available(filters) {
+            return avx::output_tiles(w, m, filters, out, accumulate);
+        }
+    }
+    output_tiles_generic(w, m, filters, out, accumulate)
+}
+
+wide_simd_fn! {
+    /// [`output_tiles`] for any element type and filter count.
+    fn output_tiles_generic<T: Float>(w: &Window, m: &[T], filters: usize, out: &mut [T], accumulate: bool) {
+        let f = filters;
+        let (tiles_down, tiles_across) = tile_grid(w);
+        // One tile's 2×2 outputs, row-major, before they go to their pixels.
+        let mut outputs = vec![T::zero(); 4 * f];
+        let mut tiles = m.chunks_exact(POSITIONS * f);
+        for image in out.chunks_exact_mut(w.out_pixels() * f) {
+            for ty in 0..tiles_down {
+                for tx in 0..tiles_across {
+                    let tile = tiles.next().expect("a block of M for every tile");
+                    for e in (0..f).step_by(LANES) {
+                        let products = std::array::from_fn(|p| load(&tile[p * f..(p + 1) * f], e));
+                        let y = output_transform(&products);
+                        for (q, values) in y.into_iter().enumerate() {
+                            store(&mut outputs[q * f..(q + 1) * f], e, values);
+                        }
+                    }
+                    for (q, values) in outputs.chunks_exact(f).enumerate() {
+                        let (oy, ox) = (2 * ty + q / 2, 2 * tx + q % 2);
+                        if oy >= w.out_h || ox >= w.out_w {
+                            continue;
+                        }
+                        let pixel = &mut image[(oy * w.out_w + ox) * f..][..f];
+                        if accumulate {
+                            for (o, &v) in pixel.iter_mut().zip(values) {
+                                *o += v;
+                            }
+                        } else {
+                            pixel.copy_from_slice(values);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// ∂L/∂x by the same algorithm, ∂L/∂W by unfolding each group of images again.
+struct WinogradBackward {
+    window: Window,
+    filters: usize,
+}
+
+impl<T: Float> Backward<T> for WinogradBackward {
+    fn backward(&self, io: &OpIo<'_, T>, grads: &mut GradSink<'_, T>) {
+        let (w, filters) = (&self.window, self.filters);
+        let (x, kernel, g) = (io.input(0).data(), io.input(1).data(), io.grad_out().data());
+        let depth = 9 * w.channels;
+        if let Some(dw) = grads.slot(1) {
+            let group = images_per_group::<T>(w);
+            let pixels = w.out_pixels();
+            let groups = w.batch.div_ceil(group);
+            let mut partials = vec![T::zero(); groups.max(1) * depth * filters];
+            if pixels > 0 && w.in_len() > 0 {
+                partials
+                    .par_chunks_mut(depth * filters)
+                    .zip(x.par_chunks(group * w.in_len()))
+                    .zip(g.par_chunks(group * pixels * filters))
+                    .for_each_init(Vec::new, |cols, ((partial, images), g)| {
+                        let rows = g.len() / filters;
+                        cols.resize(rows * depth, T::zero());
+                        let unfolded = cols.chunks_exact_mut(pixels * depth);
+                        for (image_cols, image) in unfolded.zip(images.chunks(w.in_len())) {
+                            unfold(w, image, image_cols);
+                        }
+                        let (no, yes) = (Transpose::No, Transpose::Yes);
+                        gemm_serial(depth, filters, rows, cols, yes, g, no, partial, false);
+                    });
+            }
+            dw.put(add_in_order(&partials, depth * filters).into_iter());
+        }
+        if let Some(dx) = grads.slot(0) {
+            // ∂L/∂y read as images of `filters` channels, padded so that every input pixel's
+            // window covers the outputs it fed.
+            let transposed = Window {
+                batch: w.batch,
+                in_h: w.out_h,
+                in_w: w.out_w,
+                channels: filters,
+                k_h: 3,
+                k_w: 3,
+                stride_h: 1,
+                stride_w: 1,
+                pad_top: 2 - w.pad_top,
+                pad_left: 2 - w.pad_left,
+                out_h: w.in_h,
+                out_w: w.in_w,
+            };
+            let turned = turned_kernel(kernel, w.channels, filters);
+            let u = transform_kernel(&turned, filters * w.channels);
+            let accumulate = dx.accumulate;
+            convolve(&transposed, g, &u, w.channels, dx.data, accumulate, |_| {});
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::conv2d::{conv2d_with, ConvKernel};
+    use super::super::window::Padding;
+    use super::*;
+    use crate::autograd::check::{assert_gradients, random_tensor};
+    use crate::autograd::ParamStore;
+
+    /// (input dims, filters, padding): every 3×3 stride-1 shape the labs use, and odd ones.
+    const CASES: [([usize; 4], usize, Padding); 9] = [
+        ([3, 5, 5, 2], 3, Padding::Valid),
+        ([2, 6, 7, 3], 4, Padding::Same),
+        ([1, 3, 3, 2], 3, Padding::Valid), // kernel = input: one output
+        ([2, 3, 3, 2], 2, Padding::Same),
+        ([1, 1, 5, 2], 2, Padding::Same), // one row: the tiles overhang both edges
+        ([4, 4, 4, 1], 5, Padding::Valid),
+        ([1, 7, 4, 3], 1, Padding::Same),
+        ([2, 13, 13, 32], 64, Padding::Valid), // the MNIST CNN's second layer
+        ([2, 16, 16, 32], 64, Padding::Same),  // the CIFAR CNN's second layer
+    ];
+
+    fn conv(tape: &mut Tape<f64>, x: Var, k: Var, padding: Padding, kernel: ConvKernel) -> Var {
+        conv2d_with(tape, x, k, [1, 1], padding, kernel).unwrap()
+    }
+
+    #[test]
+    fn winograd_equals_im2col_on_every_case() {
+        for (seed, (xd, filters, padding)) in CASES.into_iter().enumerate() {
+            let x = random_tensor(&xd, 60 + seed as u32);
+            let k = random_tensor(&[3, 3, xd[3], filters], 70 + seed as u32);
+            let mut params = ParamStore::default();
+            let mut tape = Tape::new(&mut params);
+            let (xv, kv) = (tape.input(x), tape.input(k));
+            let a = conv(&mut tape, xv, kv, padding, ConvKernel::Im2col);
+            let b = conv(&mut tape, xv, kv, padding, ConvKernel::Winograd);
+            let (a, b) = (tape.value(a).data(), tape.value(b).data());
+            assert_eq!(a.len(), b.len());
+            for (i, (a, b)) in a.iter().zip(b).enumerate() {
+                assert!((a - b).abs() < 1e-12, "case {seed} at {i}: {a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn winograd_equals_im2col_in_f32_to_1e_5_on_every_3x3_stride_1_lab_shape() {
+        use super::super::conv2d_direct::tests::{normwise_error, run, CASES};
+        let cases = CASES
+            .iter()
+            .filter(|(_, k, s, _)| k[..2] == [3, 3] && *s == [1, 1]);
+        let mut count = 0;
+        for (i, &case) in cases.enumerate() {
+            let winograd = run::<f32>(case, 300 + i as u32, ConvKernel::Winograd);
+            let reference = run::<f32>(case, 300 + i as u32, ConvKernel::Im2col);
+            for (what, (a, b)) in ["y", "dx", "dW"]
+                .iter()
+                .zip(winograd.iter().zip(&reference))
+            {
+                let e = normwise_error(a, b);
+                assert!(e < 1e-5, "case {case:?}: {what} differs by {e:e}");
+            }
+            count += 1;
+        }
+        // The MNIST CNN's two, the CIFAR CNN's three and two odd ones.
+        assert_eq!(count, 7);
+    }
+
+    #[test]
+    fn winograd_gradients_match_finite_differences() {
+        // The small cases: finite differences over every input of the large ones take long.
+        for (seed, (xd, filters, padding)) in CASES[..7].iter().copied().enumerate() {
+            let inputs = [
+                random_tensor(&xd, 80 + seed as u32),
+                random_tensor(&[3, 3, xd[3], filters], 90 + seed as u32),
+            ];
+            assert_gradients(&inputs, |t, v| {
+                conv2d_with(t, v[0], v[1], [1, 1], padding, ConvKernel::Winograd)
+            });
+        }
+    }
+
+    #[test]
+    fn winograd_gradients_equal_im2col_on_the_lab_shapes() {
+        for (xd, filters, padding) in [CASES[7], CASES[8]] {
+            let x = random_tensor(&xd, 5);
+            let k = random_tensor(&[3, 3, xd[3], filters], 6);
+            let grads = |kernel: ConvKernel| {
+                let mut params = ParamStore::default();
+                let mut tape = Tape::new(&mut params);
+                let (xv, kv) = (
+                    tape.input_with_grad(x.clone()),
+                    tape.input_with_grad(k.clone()),
+                );
+                let y = conv(&mut tape, xv, kv, padding, kernel);
+                let loss = crate::ops::sum_squares(&mut tape, y);
+                tape.backward(loss).unwrap();
+                let dx = tape.grad(xv).unwrap().data().to_vec();
+                let dk = tape.grad(kv).unwrap().data().to_vec();
+                (dx, dk)
+            };
+            let (a, b) = (grads(ConvKernel::Im2col), grads(ConvKernel::Winograd));
+            for (a, b) in a.0.iter().zip(&b.0).chain(a.1.iter().zip(&b.1)) {
+                assert!((a - b).abs() < 1e-9 * a.abs().max(1.0), "{a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn avx_transforms_equal_the_generic_ones_to_the_bit() {
+        if !avx::available(16) {
+            return;
+        }
+        let to_f32 = |t: crate::tensor::Tensor<f64>| -> Vec<f32> {
+            t.data().iter().map(|&v| v as f32).collect()
+        };
+        // Odd sizes, `same` padding: tiles overhang the right and bottom edges.
+        let dims = [2, 7, 5, 16];
+        let w = Window::new("t", &dims, [3, 3], [1, 1], Padding::Same).unwrap();
+        let images = to_f32(random_tensor(&dims, 11));
+        let (down, across) = tile_grid(&w);
+        let tiles = 2 * down * across;
+        let (mut generic, mut fast) = (vec![0.0f32; tiles * 256], vec![0.0f32; tiles * 256]);
+        input_tiles_generic(&w, &images, &mut generic);
+        avx::input_tiles(&w, &images, &mut fast);
+        assert_eq!(generic, fast);
+        // M for 16 filters, written and then added onto an output.
+        let m = to_f32(random_tensor(&[tiles * 16 * 16], 12));
+        for accumulate in [false, true] {
+            let start = to_f32(random_tensor(&[2 * 7 * 5 * 16], 13));
+            let (mut generic, mut fast) = (start.clone(), start);
+            output_tiles_generic(&w, &m, 16, &mut generic, accumulate);
+            avx::output_tiles(&w, &m, 16, &mut fast, accumulate);
+            assert_eq!(generic, fast);
+        }
+    }
+
+    #[test]
+    fn results_do_not_depend_on_the_thread_count() {
+        let (xd, filters, padding) = CASES[8];
+        let x = random_tensor(&xd, 7);
+        let k = random_tensor(&[3, 3, xd[3], filters], 8);
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let mut params = ParamStore::default();
+                let mut tape = Tape::new(&mut params);
+                let (xv, kv) = (
+                    tape.input_with_grad(x.clone()),
+                    tape.input_with_grad(k.clone()),
+                );
+                let y = conv(&mut tape, xv, kv, padding, ConvKernel::Winograd);
+                let loss = crate::ops::sum_squares(&mut tape, y);
+                tape.backward(loss).unwrap();
+                let mut all = tape.value(y).data().to_vec();
+                all.extend_from_slice(tape.grad(xv).unwrap().data());
+                all.extend_from_slice(tape.grad(kv).unwrap().data());
+                all
+            })
+        };
+        assert_eq!(run(1), run(2));
+        assert_eq!(run(1), run(3));
+    }
+}
