@@ -176,6 +176,12 @@ impl<'p, T: Float> Tape<'p, T> {
         self.pool.take_zeroed(shape)
     }
 
+    /// Gives back a buffer that an op used only while it ran (scratch from [`Tape::alloc`]),
+    /// so the next op or step reuses it instead of allocating and zeroing afresh.
+    pub fn recycle(&mut self, buffer: Tensor<T>) {
+        self.pool.give(buffer);
+    }
+
     /// The parameters, for layers that update state during the forward pass
     /// (batch normalization's moving averages).
     pub fn params_mut(&mut self) -> &mut ParamStore<T> {
@@ -322,6 +328,17 @@ impl<T: Float> GradSink<'_, T> {
     /// Whether input `i` needs a gradient at all.
     pub fn wants(&self, i: usize) -> bool {
         i < self.inputs.len() && self.nodes[self.inputs[i].index()].requires_grad
+    }
+
+    /// A scratch buffer for the backward rule, contents unspecified; give it back with
+    /// [`GradSink::recycle`].
+    pub fn scratch(&mut self, shape: Shape) -> Tensor<T> {
+        self.pool.take(shape)
+    }
+
+    /// Gives back a buffer from [`GradSink::scratch`] for later ops and steps.
+    pub fn recycle(&mut self, buffer: Tensor<T>) {
+        self.pool.give(buffer);
     }
 
     /// The gradient buffer of input `i`, or `None` when it needs none.
