@@ -80,9 +80,9 @@ impl ConvKernel {
     ///
     /// Except for 3×3 kernels at stride 1 on 32 channels or more, where Winograd's algorithm
     /// wins in training and at inference (same bench, CPU ms, grouped / Winograd; forward +
-    /// backward, then forward alone): MNIST CNN 32→64 29.6 / 20.4 and 8.9 / 6.1, CIFAR CNN
-    /// 32→64 9.3 / 6.9 and 2.6 / 2.0, 64→64 2.2 / 1.5 and 0.5 / 0.3. Fewer channels were not
-    /// measured: the products over them would be short.
+    /// backward, then forward alone): MNIST CNN 32→64 27.3 / 17.9 and 9.4 / 4.8, CIFAR CNN
+    /// 32→64 8.3 / 6.1 and 2.5 / 1.6, 64→64 1.7 / 1.6 (level) and 0.54 / 0.40. Fewer
+    /// channels were not measured: the products over them would be short.
     pub fn choose(self, window: &Window, filters: usize, training: bool) -> ConvKernel {
         let c = window.channels;
         let direct_wins = (c <= 8 && filters <= 16)
@@ -275,7 +275,7 @@ const GROUP_BYTES: usize = if cfg!(test) { 2048 } else { 512 * 1024 };
 
 /// Images per task of the grouped path: fixed by the shapes alone, so the partial sums of
 /// ∂L/∂W, added in group order, do not depend on the thread count.
-pub(super) fn images_per_group<T: Float>(window: &Window) -> usize {
+fn images_per_group<T: Float>(window: &Window) -> usize {
     let depth = window.k_h * window.k_w * window.channels;
     let per_image = window.out_pixels() * depth * std::mem::size_of::<T>();
     (GROUP_BYTES / per_image.max(1)).clamp(1, window.batch.max(1))
@@ -409,7 +409,7 @@ fn im2col<T: Float>(tape: &mut Tape<T>, x: Var, window: Window) -> Result<Var> {
 }
 
 /// im2col for one image.
-pub(super) fn unfold<T: Float>(w: &Window, image: &[T], cols: &mut [T]) {
+fn unfold<T: Float>(w: &Window, image: &[T], cols: &mut [T]) {
     let c = w.channels;
     let depth = w.k_h * w.k_w * c;
     for oy in 0..w.out_h {

@@ -11,19 +11,21 @@
 //!
 //! with Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1], G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1] and
 //! Aᵀ = [1 1 1 0; 0 1 −1 −1]. The transforms only add and subtract (G halves), one NHWC pixel's
-//! channels at a time, so they vectorize along the channels as stored.
+//! channels at a time, so they vectorize along the channels as stored; in f32 on whole AVX
+//! registers of channels they run on intrinsics (`conv2d_winograd_avx.rs`), bit-identical.
 //!
 //! Backward, with G = ∂L/∂y:
 //!   ∂L/∂x is again a 3×3 stride-1 convolution: of ∂L/∂y padded by 2 − p, with the kernel
 //!         turned by 180° and its channels and filters swapped, so it runs on the same code;
-//!   ∂L/∂W = colsᵀ · G as in the grouped im2col path (`conv2d.rs`), unfolding each group of
-//!         images again instead of keeping the unfolded matrix from the forward.
+//!   ∂L/∂W is the forward's adjoint: ∂L/∂U[p] = Σ_tiles V[p]ᵀ · (A G Aᵀ)[p], 16 GEMMs over
+//!         the tiles again, then ∂L/∂W = Gᵀ (∂L/∂U) G.
 //!
-//! Threads split the batch in groups fixed by the shapes; ∂L/∂W's partial sums are added in
-//! group order, so every result is the same for any thread count.
+//! Threads split the batch into tasks of whole images, which add nothing across one another;
+//! ∂L/∂W's partial sums are per group of images fixed by the shapes, added in group order, so
+//! every result is the same for any thread count.
 
 use super::bias_activation::{bias_activation, bias_activation_in_place, bias_period};
-use super::conv2d::{add_in_order, images_per_group, unfold};
+use super::conv2d::add_in_order;
 use super::conv2d_direct::Epilogue;
 #[cfg(target_arch = "x86_64")]
 use super::conv2d_winograd_avx as avx;
@@ -31,9 +33,7 @@ use super::window::Window;
 use crate::autograd::{Backward, GradSink, OpIo, Tape, Var};
 use crate::error::Result;
 use crate::tensor::simd::wide_simd_fn;
-use crate::tensor::{
-    f32s, f32s_mut, gemm_serial, gemm_serial_strided, Float, Shape, Tensor, Transpose,
-};
+use crate::tensor::{f32s, f32s_mut, gemm_serial_strided, Float, Shape, Tensor};
 use rayon::prelude::*;
 use std::sync::{Mutex, PoisonError};
 
@@ -79,7 +79,8 @@ pub(super) fn conv2d_winograd<T: Float>(
             bias_activation_in_place(out, bias.as_deref(), epilogue.activation);
         }
     };
-    let scratch = Scratch::per_thread(&window, filters, |shape| tape.alloc(shape));
+    let group = images_per_task(window.batch, tiles_per_image(&window));
+    let scratch = Scratch::per_thread(&window, filters, group, |shape| tape.alloc(shape));
     let images = tape.value(x).data();
     convolve(
         &window,
@@ -158,8 +159,9 @@ fn convolve<T: Float>(
                     filters,
                     w.channels,
                     &v[p * w.channels..],
-                    POSITIONS * w.channels,
+                    [POSITIONS * w.channels, 1],
                     &u[p * w.channels * filters..],
+                    [filters, 1],
                     &mut m[p * filters..],
                     POSITIONS * filters,
                 );
@@ -190,17 +192,14 @@ struct Scratch<T> {
 }
 
 impl<T: Float> Scratch<T> {
-    /// One scratch per thread of the pool, large enough for [`convolve`]'s tasks on `w`.
+    /// One scratch per thread of the pool, for tasks of `images` images of `w` each.
     fn per_thread(
         w: &Window,
         filters: usize,
+        images: usize,
         mut take: impl FnMut(Shape) -> Tensor<T>,
     ) -> Vec<Mutex<Scratch<T>>> {
-        let per_image = {
-            let (down, across) = tile_grid(w);
-            down * across
-        };
-        let tiles = images_per_task(w.batch, per_image) * per_image;
+        let tiles = images * tiles_per_image(w);
         (0..rayon::current_num_threads())
             .map(|_| {
                 Mutex::new(Scratch {
@@ -223,6 +222,11 @@ impl<T: Float> Scratch<T> {
 /// (tiles down, tiles across) of the output, 2×2 outputs each.
 fn tile_grid(w: &Window) -> (usize, usize) {
     (w.out_h.div_ceil(2), w.out_w.div_ceil(2))
+}
+
+fn tiles_per_image(w: &Window) -> usize {
+    let (down, across) = tile_grid(w);
+    down * across
 }
 
 /// U = G g Gᵀ for a kernel stored (3, 3, rest), `rest` = channels × filters: 16 blocks of
@@ -279,8 +283,7 @@ fn turned_kernel<T: Float>(kernel: &[T], channels: usize, filters: usize) -> Vec
     turned
 }
 
-/// Channels transformed at once: one AVX register of f32, held in registers through a tile's
-/// whole transform.
+/// Channels the generic transforms take at once: one AVX register of f32.
 const LANES: usize = 8;
 
 /// 16 tile positions (row-major) of `LANES` channels each.
@@ -456,7 +459,156 @@ wide_simd_fn! {
     }
 }
 
-/// ∂L/∂x by the same algorithm, ∂L/∂W by unfolding each group of images again.
+/// Images whose ∂L/∂W is summed into one partial sum: about [`TILES_PER_TASK`] tiles, fixed
+/// by the shapes alone so that the order of the sum does not depend on the thread count.
+fn images_per_sum(batch: usize, tiles_per_image: usize) -> usize {
+    TILES_PER_TASK
+        .div_ceil(tiles_per_image.max(1))
+        .clamp(1, batch.max(1))
+}
+
+/// ∂L/∂W (3, 3, C, F), the adjoint of the forward: per group of `group` images,
+///   ∂L/∂U[p] += V[p]ᵀ · ∂L/∂M[p]   with ∂L/∂M = A (∂L/∂y) Aᵀ for each tile,
+/// the groups' sums added in order, then ∂L/∂W = Gᵀ (∂L/∂U) G.
+fn kernel_gradient<T: Float>(
+    w: &Window,
+    x: &[T],
+    g: &[T],
+    filters: usize,
+    group: usize,
+    scratch: &[Mutex<Scratch<T>>],
+) -> Vec<T> {
+    let (c, f) = (w.channels, filters);
+    let (in_len, out_len) = (w.in_len(), w.out_pixels() * f);
+    if in_len == 0 || out_len == 0 || c * f == 0 {
+        return vec![T::zero(); 9 * c * f];
+    }
+    let groups = w.batch.div_ceil(group).max(1);
+    let mut partials = vec![T::zero(); groups * POSITIONS * c * f];
+    partials
+        .par_chunks_mut(POSITIONS * c * f)
+        .zip(x.par_chunks(group * in_len))
+        .zip(g.par_chunks(group * out_len))
+        .for_each(|((partial, images), g)| {
+            // As in `convolve`: the lock is never contended.
+            let worker = rayon::current_thread_index().unwrap_or(0) % scratch.len();
+            let mut scratch = scratch[worker]
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let Scratch { v, m } = &mut *scratch;
+            let tiles = images.len() / in_len * tiles_per_image(w);
+            let v = &mut v.data_mut()[..tiles * POSITIONS * c];
+            let dm = &mut m.data_mut()[..tiles * POSITIONS * f];
+            input_tiles(w, images, v);
+            output_gradient_tiles(w, g, f, dm);
+            for p in 0..POSITIONS {
+                gemm_serial_strided(
+                    c,
+                    f,
+                    tiles,
+                    &v[p * c..],
+                    [1, POSITIONS * c],
+                    &dm[p * f..],
+                    [POSITIONS * f, 1],
+                    &mut partial[p * c * f..][..c * f],
+                    f,
+                );
+            }
+        });
+    let du = add_in_order(&partials, POSITIONS * c * f);
+    kernel_gradient_from(&du, c * f)
+}
+
+/// ∂L/∂g = Gᵀ (∂L/∂U) G: 16 blocks of `rest` back to the kernel's 9.
+fn kernel_gradient_from<T: Float>(du: &[T], rest: usize) -> Vec<T> {
+    // Gᵀ applied to four vectors: (a + (b + c)/2, (b − c)/2, (b + c)/2 + d).
+    let half = T::of(0.5);
+    let g_t = |a: T, b: T, c: T, d: T| [a + (b + c) * half, (b - c) * half, (b + c) * half + d];
+    let mut dw = vec![T::zero(); 9 * rest];
+    for e in 0..rest {
+        let at = |r: usize, s: usize| du[(r * 4 + s) * rest + e];
+        // Along each row first (4 rows of 3), then down each of the 3 columns.
+        let rows: [[T; 3]; 4] =
+            std::array::from_fn(|r| g_t(at(r, 0), at(r, 1), at(r, 2), at(r, 3)));
+        for j in 0..3 {
+            let column = g_t(rows[0][j], rows[1][j], rows[2][j], rows[3][j]);
+            for (i, value) in column.into_iter().enumerate() {
+                dw[(i * 3 + j) * rest + e] = value;
+            }
+        }
+    }
+    dw
+}
+
+/// ∂L/∂M = A (∂L/∂y) Aᵀ for every tile of the outputs' gradient `g`, tile after tile, each as
+/// its 16 positions of F filters; outputs past an odd edge count as zeros.
+fn output_gradient_tiles<T: Float>(w: &Window, g: &[T], filters: usize, dm: &mut [T]) {
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(g), Some(dm)) = (f32s(g), f32s_mut(dm)) {
+        if avx::available(filters) {
+            return avx::output_gradient_tiles(w, g, filters, dm);
+        }
+    }
+    output_gradient_tiles_generic(w, g, filters, dm)
+}
+
+/// A (∂L/∂y) Aᵀ for one block of filters of a tile's 2×2 output gradients (row-major).
+#[inline(always)]
+fn output_gradient_transform<T: Float>(dy: &[[T; LANES]; 4]) -> Block<T> {
+    // A applied to two vectors: (a, a + b, a − b, −b).
+    let a = |a: [T; LANES], b: [T; LANES]| {
+        let mut out = [[T::zero(); LANES]; 4];
+        for l in 0..LANES {
+            out[0][l] = a[l];
+            out[1][l] = a[l] + b[l];
+            out[2][l] = a[l] - b[l];
+            out[3][l] = -b[l];
+        }
+        out
+    };
+    // Down each of the two columns, then along each of the four rows.
+    let left = a(dy[0], dy[2]);
+    let right = a(dy[1], dy[3]);
+    let mut dm = [[T::zero(); LANES]; POSITIONS];
+    for r in 0..4 {
+        dm[r * 4..r * 4 + 4].copy_from_slice(&a(left[r], right[r]));
+    }
+    dm
+}
+
+wide_simd_fn! {
+    /// [`output_gradient_tiles`] for any element type and filter count.
+    fn output_gradient_tiles_generic<T: Float>(w: &Window, g: &[T], filters: usize, dm: &mut [T]) {
+        let f = filters;
+        let (tiles_down, tiles_across) = tile_grid(w);
+        let zeros = vec![T::zero(); f];
+        let mut tiles = dm.chunks_exact_mut(POSITIONS * f);
+        for image in g.chunks_exact(w.out_pixels() * f) {
+            for ty in 0..tiles_down {
+                for tx in 0..tiles_across {
+                    let dy: [&[T]; 4] = std::array::from_fn(|q| {
+                        let (oy, ox) = (2 * ty + q / 2, 2 * tx + q % 2);
+                        if oy < w.out_h && ox < w.out_w {
+                            &image[(oy * w.out_w + ox) * f..][..f]
+                        } else {
+                            &zeros[..]
+                        }
+                    });
+                    let tile = tiles.next().expect("a block of ∂L/∂M for every tile");
+                    for e in (0..f).step_by(LANES) {
+                        let block = std::array::from_fn(|q| load(dy[q], e));
+                        let transformed = output_gradient_transform(&block);
+                        for (p, values) in transformed.into_iter().enumerate() {
+                            store(&mut tile[p * f..(p + 1) * f], e, values);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// ∂L/∂x by the same algorithm on ∂L/∂y, ∂L/∂W by its adjoint.
 struct WinogradBackward {
     window: Window,
     filters: usize,
@@ -466,29 +618,16 @@ impl<T: Float> Backward<T> for WinogradBackward {
     fn backward(&self, io: &OpIo<'_, T>, grads: &mut GradSink<'_, T>) {
         let (w, filters) = (&self.window, self.filters);
         let (x, kernel, g) = (io.input(0).data(), io.input(1).data(), io.grad_out().data());
-        let depth = 9 * w.channels;
-        if let Some(dw) = grads.slot(1) {
-            let group = images_per_group::<T>(w);
-            let pixels = w.out_pixels();
-            let groups = w.batch.div_ceil(group);
-            let mut partials = vec![T::zero(); groups.max(1) * depth * filters];
-            if pixels > 0 && w.in_len() > 0 {
-                partials
-                    .par_chunks_mut(depth * filters)
-                    .zip(x.par_chunks(group * w.in_len()))
-                    .zip(g.par_chunks(group * pixels * filters))
-                    .for_each_init(Vec::new, |cols, ((partial, images), g)| {
-                        let rows = g.len() / filters;
-                        cols.resize(rows * depth, T::zero());
-                        let unfolded = cols.chunks_exact_mut(pixels * depth);
-                        for (image_cols, image) in unfolded.zip(images.chunks(w.in_len())) {
-                            unfold(w, image, image_cols);
-                        }
-                        let (no, yes) = (Transpose::No, Transpose::Yes);
-                        gemm_serial(depth, filters, rows, cols, yes, g, no, partial, false);
-                    });
+        if grads.wants(1) {
+            let group = images_per_sum(w.batch, tiles_per_image(w));
+            let scratch = Scratch::per_thread(w, filters, group, |s| grads.scratch(s));
+            let dw = kernel_gradient(w, x, g, filters, group, &scratch);
+            if let Some(slot) = grads.slot(1) {
+                slot.put(dw.into_iter());
             }
-            dw.put(add_in_order(&partials, depth * filters).into_iter());
+            for buffer in Scratch::buffers(scratch) {
+                grads.recycle(buffer);
+            }
         }
         if grads.wants(0) {
             // ∂L/∂y read as images of `filters` channels, padded so that every input pixel's
@@ -509,7 +648,8 @@ impl<T: Float> Backward<T> for WinogradBackward {
             };
             let turned = turned_kernel(kernel, w.channels, filters);
             let u = transform_kernel(&turned, filters * w.channels);
-            let scratch = Scratch::per_thread(&transposed, w.channels, |s| grads.scratch(s));
+            let group = images_per_task(w.batch, tiles_per_image(&transposed));
+            let scratch = Scratch::per_thread(&transposed, w.channels, group, |s| grads.scratch(s));
             if let Some(dx) = grads.slot(0) {
                 let (dx, accumulate) = (dx.data, dx.accumulate);
                 convolve(
@@ -664,6 +804,12 @@ mod tests {
             avx::output_tiles(&w, &m, 16, &mut fast, accumulate);
             assert_eq!(generic, fast);
         }
+        // ∂L/∂M from an output gradient of 16 filters.
+        let g = to_f32(random_tensor(&[2 * 7 * 5 * 16], 14));
+        let (mut generic, mut fast) = (vec![0.0f32; tiles * 256], vec![0.0f32; tiles * 256]);
+        output_gradient_tiles_generic(&w, &g, 16, &mut generic);
+        avx::output_gradient_tiles(&w, &g, 16, &mut fast);
+        assert_eq!(generic, fast);
     }
 
     #[test]

@@ -152,3 +152,62 @@ unsafe fn output_tile(
         }
     }
 }
+
+/// ∂L/∂M = A (∂L/∂y) Aᵀ for every tile of `g`, as `output_gradient_tiles` in
+/// `conv2d_winograd.rs`. The caller checks [`available`] for the filters first.
+#[cfg(target_arch = "x86_64")]
+pub(super) fn output_gradient_tiles(w: &Window, g: &[f32], filters: usize, dm: &mut [f32]) {
+    let f = filters;
+    let (tiles_down, tiles_across) = (w.out_h.div_ceil(2), w.out_w.div_ceil(2));
+    let image_len = w.out_pixels() * f;
+    let tiles = g.len() / image_len * tiles_down * tiles_across;
+    assert!(f.is_multiple_of(8) && dm.len() >= tiles * 16 * f);
+    let zeros = vec![0.0f32; f];
+    let mut tile = 0;
+    for image in g.chunks_exact(image_len) {
+        for ty in 0..tiles_down {
+            for tx in 0..tiles_across {
+                // The tile's 2×2 output gradients, row-major; zeros past an odd edge.
+                let dy: [&[f32]; 4] = std::array::from_fn(|q| {
+                    let (oy, ox) = (2 * ty + q / 2, 2 * tx + q % 2);
+                    if oy < w.out_h && ox < w.out_w {
+                        &image[(oy * w.out_w + ox) * f..][..f]
+                    } else {
+                        &zeros[..]
+                    }
+                });
+                let out = &mut dm[tile * 16 * f..][..16 * f];
+                // SAFETY: `available()` was checked by the caller; every gradient pixel and
+                // every position of `out` is F long, F a multiple of 8.
+                unsafe { output_gradient_tile(&dy, out, f) };
+                tile += 1;
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+unsafe fn output_gradient_tile(dy: &[&[f32]; 4], out: &mut [f32], f: usize) {
+    let out = out.as_mut_ptr();
+    let sign = _mm256_set1_ps(-0.0);
+    // A applied to two vectors: (a, a + b, a − b, −b).
+    let a = |a: __m256, b: __m256| {
+        [
+            a,
+            _mm256_add_ps(a, b),
+            _mm256_sub_ps(a, b),
+            _mm256_xor_ps(b, sign),
+        ]
+    };
+    for e in (0..f).step_by(8) {
+        let d: [__m256; 4] = std::array::from_fn(|q| _mm256_loadu_ps(dy[q].as_ptr().add(e)));
+        // Down each of the two columns, then along each of the four rows.
+        let (left, right) = (a(d[0], d[2]), a(d[1], d[3]));
+        for r in 0..4 {
+            for (s, value) in a(left[r], right[r]).into_iter().enumerate() {
+                _mm256_storeu_ps(out.add((r * 4 + s) * f + e), value);
+            }
+        }
+    }
+}

@@ -58,33 +58,36 @@ pub fn gemm_serial<T: Float>(
     gemm_on(m, n, k, a, a_t, b, b_t, c, accumulate, false);
 }
 
-/// `c = a·b` on the calling thread, where the rows of `a` (m×k) lie `a_row_stride` elements
-/// apart and those of `c` (m×n) `c_row_stride` apart; `b` (k×n) is contiguous. For products
-/// that read and write interleaved blocks in place (the 16 products of a Winograd
-/// convolution, one per tile position) instead of copying them out first.
+/// `c = a·b` on the calling thread, each operand read at its own strides: `a` (m×k) at
+/// `[row stride, column stride]` `a_strides`, `b` (k×n) at `b_strides`, and `c` (m×n) with
+/// rows `c_row_stride` apart. For products that read and write interleaved blocks in place
+/// (the 16 products of a Winograd convolution, one per tile position), transposed or not,
+/// instead of copying them out first.
 #[allow(clippy::too_many_arguments)]
 pub fn gemm_serial_strided<T: Float>(
     m: usize,
     n: usize,
     k: usize,
     a: &[T],
-    a_row_stride: usize,
+    a_strides: [usize; 2],
     b: &[T],
+    b_strides: [usize; 2],
     c: &mut [T],
     c_row_stride: usize,
 ) {
     if m == 0 || n == 0 {
         return;
     }
-    assert!(a_row_stride >= k && c_row_stride >= n);
-    assert!(a.len() >= (m - 1) * a_row_stride + k && b.len() >= k * n);
-    assert!(c.len() >= (m - 1) * c_row_stride + n);
+    // The last element each operand's strides reach.
+    let last = |rows: usize, cols: usize, [rs, cs]: [usize; 2]| (rows - 1) * rs + (cols - 1) * cs;
+    assert!(c_row_stride >= n && c.len() > last(m, n, [c_row_stride, 1]));
     if k == 0 {
         for row in c.chunks_mut(c_row_stride).take(m) {
             row[..n].fill(T::zero());
         }
         return;
     }
+    assert!(a.len() > last(m, k, a_strides) && b.len() > last(k, n, b_strides));
     // SAFETY: the asserts above bound every index the strides describe.
     unsafe {
         gemm::gemm(
@@ -96,11 +99,11 @@ pub fn gemm_serial_strided<T: Float>(
             c_row_stride as isize,
             false,
             a.as_ptr(),
-            1,
-            a_row_stride as isize,
+            a_strides[1] as isize,
+            a_strides[0] as isize,
             b.as_ptr(),
-            1,
-            n as isize,
+            b_strides[1] as isize,
+            b_strides[0] as isize,
             T::zero(),
             T::one(),
             false,
@@ -251,7 +254,7 @@ mod tests {
         let a = values((m - 1) * 11 + k, 6);
         let b = values(k * n, 7);
         let mut c = vec![7.0f32; (m - 1) * 9 + n];
-        gemm_serial_strided(m, n, k, &a, 11, &b, &mut c, 9);
+        gemm_serial_strided(m, n, k, &a, [11, 1], &b, [n, 1], &mut c, 9);
         let dense_a: Vec<f32> = (0..m).flat_map(|i| a[i * 11..][..k].to_vec()).collect();
         let mut expected = vec![0.0f32; m * n];
         naive(
@@ -274,6 +277,19 @@ mod tests {
                     assert_eq!(got, 7.0, "gap at {i},{j} was written");
                 }
             }
+        }
+        // aᵀ read in place: the same product from the columns of a k×m matrix whose rows lie
+        // 15 apart.
+        let a_t: Vec<f32> = (0..k)
+            .flat_map(|p| {
+                let dense_a = &dense_a;
+                (0..15).map(move |i| if i < m { dense_a[i * k + p] } else { 9.0 })
+            })
+            .collect();
+        let mut c_t = vec![0.0f32; m * n];
+        gemm_serial_strided(m, n, k, &a_t, [1, 15], &b, [n, 1], &mut c_t, n);
+        for (x, y) in c_t.iter().zip(&expected) {
+            assert!((x - y).abs() < 1e-4, "{x} vs {y}");
         }
     }
 
