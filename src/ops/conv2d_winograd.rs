@@ -171,16 +171,23 @@ fn convolve<T: Float>(
         });
 }
 
-/// Images per task: about [`TILES_PER_TASK`] tiles (one image at least), in a number of
-/// tasks that the threads share evenly (inference runs a few images at a time: 12 of the
+/// Images per task: at most about [`TILES_PER_TASK`] tiles (one image at least), in a number
+/// of tasks that the threads share evenly (inference runs a few images at a time: 12 of the
 /// MNIST CNN split 4 + 4 + 4 leave one of two threads idle for a third of the call). No task
 /// sums another's outputs, so the split changes no result.
 fn images_per_task(batch: usize, tiles_per_image: usize) -> usize {
-    let threads = rayon::current_num_threads().max(1);
-    let tasks = (batch * tiles_per_image)
-        .div_ceil(TILES_PER_TASK)
-        .next_multiple_of(threads);
-    batch.div_ceil(tasks.max(1)).max(1)
+    let most = TILES_PER_TASK.div_ceil(tiles_per_image.max(1));
+    even_group(batch, most, rayon::current_num_threads().max(1))
+}
+
+/// The largest group of at most `most` images that splits `batch` into a multiple of `parts`
+/// groups, or 1: 32 images in groups of 3 make 11 tasks, and the last keeps one of two threads
+/// waiting; in groups of 2 they make 16.
+fn even_group(batch: usize, most: usize, parts: usize) -> usize {
+    (1..=most.clamp(1, batch.max(1)))
+        .rev()
+        .find(|&group| batch.div_ceil(group).is_multiple_of(parts))
+        .unwrap_or(1)
 }
 
 /// One worker thread's buffers for its tasks' transformed tiles V and products M (each
@@ -459,12 +466,11 @@ wide_simd_fn! {
     }
 }
 
-/// Images whose ∂L/∂W is summed into one partial sum: about [`TILES_PER_TASK`] tiles, fixed
-/// by the shapes alone so that the order of the sum does not depend on the thread count.
+/// Images whose ∂L/∂W is summed into one partial sum: at most about [`TILES_PER_TASK`]
+/// tiles, in a multiple of 4 groups where the batch allows (even work for 1, 2 or 4 threads),
+/// fixed by the shapes alone so that the order of the sum does not depend on the thread count.
 fn images_per_sum(batch: usize, tiles_per_image: usize) -> usize {
-    TILES_PER_TASK
-        .div_ceil(tiles_per_image.max(1))
-        .clamp(1, batch.max(1))
+    even_group(batch, TILES_PER_TASK.div_ceil(tiles_per_image.max(1)), 4)
 }
 
 /// ∂L/∂W (3, 3, C, F), the adjoint of the forward: per group of `group` images,
@@ -477,14 +483,14 @@ fn kernel_gradient<T: Float>(
     filters: usize,
     group: usize,
     scratch: &[Mutex<Scratch<T>>],
+    partials: &mut [T],
 ) -> Vec<T> {
     let (c, f) = (w.channels, filters);
     let (in_len, out_len) = (w.in_len(), w.out_pixels() * f);
-    if in_len == 0 || out_len == 0 || c * f == 0 {
+    if w.batch == 0 || in_len == 0 || out_len == 0 || c * f == 0 {
         return vec![T::zero(); 9 * c * f];
     }
-    let groups = w.batch.div_ceil(group).max(1);
-    let mut partials = vec![T::zero(); groups * POSITIONS * c * f];
+    // Every group's partial sum is written in full.
     partials
         .par_chunks_mut(POSITIONS * c * f)
         .zip(x.par_chunks(group * in_len))
@@ -515,7 +521,7 @@ fn kernel_gradient<T: Float>(
                 );
             }
         });
-    let du = add_in_order(&partials, POSITIONS * c * f);
+    let du = add_in_order(partials, POSITIONS * c * f);
     kernel_gradient_from(&du, c * f)
 }
 
@@ -621,7 +627,11 @@ impl<T: Float> Backward<T> for WinogradBackward {
         if grads.wants(1) {
             let group = images_per_sum(w.batch, tiles_per_image(w));
             let scratch = Scratch::per_thread(w, filters, group, |s| grads.scratch(s));
-            let dw = kernel_gradient(w, x, g, filters, group, &scratch);
+            let groups = w.batch.div_ceil(group).max(1);
+            let sums = POSITIONS * w.channels * filters;
+            let mut partials = grads.scratch(Shape::new(&[groups * sums]));
+            let dw = kernel_gradient(w, x, g, filters, group, &scratch, partials.data_mut());
+            grads.recycle(partials);
             if let Some(slot) = grads.slot(1) {
                 slot.put(dw.into_iter());
             }
