@@ -35,7 +35,7 @@ use crate::error::Result;
 use crate::tensor::simd::wide_simd_fn;
 use crate::tensor::{f32s, f32s_mut, gemm_serial_strided, Float, Shape, Tensor};
 use rayon::prelude::*;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// Positions of a 4×4 input tile: one product per position.
 const POSITIONS: usize = 16;
@@ -140,13 +140,8 @@ fn convolve<T: Float>(
     out.par_chunks_mut(group * out_len)
         .zip(images.par_chunks(group * w.in_len()))
         .for_each(|(out, images)| {
-            // A task holds its thread's scratch for as long as it runs and starts no parallel
-            // work meanwhile (`then` neither), so the lock is never contended and no other
-            // task can run on its thread before it lets go.
-            let worker = rayon::current_thread_index().unwrap_or(0) % scratch.len();
-            let mut scratch = scratch[worker]
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
+            // `then` starts no parallel work either (see `Scratch::this_thread`).
+            let mut scratch = Scratch::this_thread(scratch);
             let Scratch { v, m } = &mut *scratch;
             let tiles = images.len() / w.in_len() * tiles_down * tiles_across;
             // Both written in full below, as far as this task's tiles reach.
@@ -215,6 +210,16 @@ impl<T: Float> Scratch<T> {
                 })
             })
             .collect()
+    }
+
+    /// The calling worker thread's scratch. A task holds it for as long as it runs and
+    /// starts no parallel work meanwhile, so the lock is never contended and no other task
+    /// can run on the thread before it lets go.
+    fn this_thread(scratch: &[Mutex<Scratch<T>>]) -> MutexGuard<'_, Scratch<T>> {
+        let worker = rayon::current_thread_index().unwrap_or(0) % scratch.len();
+        scratch[worker]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The buffers, to give back to the pool.
@@ -496,11 +501,7 @@ fn kernel_gradient<T: Float>(
         .zip(x.par_chunks(group * in_len))
         .zip(g.par_chunks(group * out_len))
         .for_each(|((partial, images), g)| {
-            // As in `convolve`: the lock is never contended.
-            let worker = rayon::current_thread_index().unwrap_or(0) % scratch.len();
-            let mut scratch = scratch[worker]
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
+            let mut scratch = Scratch::this_thread(scratch);
             let Scratch { v, m } = &mut *scratch;
             let tiles = images.len() / in_len * tiles_per_image(w);
             let v = &mut v.data_mut()[..tiles * POSITIONS * c];
