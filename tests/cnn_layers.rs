@@ -187,3 +187,68 @@ fn cnn_layer_gradients_match_finite_differences() {
         }
     }
 }
+
+/// The ops on the tape behind `var`, by name, walking back to the inputs.
+fn op_names(tape: &nabla::autograd::Tape<f64>, var: nabla::autograd::Var) -> Vec<&'static str> {
+    let mut names = vec![tape.op_name(var)];
+    for &input in tape.op_inputs(var) {
+        names.extend(op_names(tape, input));
+    }
+    names
+}
+
+#[test]
+fn conv2d_then_max_pool_runs_as_one_op_with_the_same_outputs_and_gradients() {
+    use nabla::ops::Padding;
+    use nabla::train::gradcheck::check_model_gradients;
+    // Both blocks take the direct kernel, so each Conv2D fuses with the pooling after it.
+    let mut model = Sequential::<f64>::with_seed(&[9, 8, 2], 21);
+    model
+        .add(Conv2D::new(8, 3).activation(Activation::Relu))
+        .unwrap();
+    model.add(MaxPool2D::new(2)).unwrap();
+    model
+        .add(
+            Conv2D::new(5, 2)
+                .padding(Padding::Same)
+                .activation(Activation::Tanh),
+        )
+        .unwrap();
+    model.add(MaxPool2D::new(2).padding(Padding::Same)).unwrap();
+    model.add(Flatten::new()).unwrap();
+    model
+        .add(Dense::new(3).activation(Activation::Softmax))
+        .unwrap();
+    model
+        .compile(
+            OptimizerConfig::sgd(0.01, 0.0),
+            Loss::CategoricalCrossentropy,
+        )
+        .unwrap();
+    let (x, y) = (batch(5, &[9, 8, 2], 22), one_hot(5, 3));
+
+    let mut params = model.params().clone();
+    let mut tape = nabla::autograd::Tape::new(&mut params);
+    let xv = tape.input(x.clone());
+    let out = model.forward(&mut tape, xv, true).unwrap();
+    let names = op_names(&tape, out);
+    let fused = names.iter().filter(|&&n| n == "conv2d_max_pool").count();
+    assert_eq!(fused, 2, "{names:?}");
+    assert!(!names.contains(&"max_pool2d"), "{names:?}");
+    drop(tape);
+
+    // `layer_outputs` runs the layers one by one: the same predictions.
+    let predicted = model.predict_tensor(&x).unwrap();
+    let by_layer = model.layer_outputs(&x).unwrap();
+    let last = &by_layer.last().unwrap().value;
+    for (a, b) in predicted.data().iter().zip(last.data()) {
+        assert!((a - b).abs() < 1e-14, "{a} vs {b}");
+    }
+
+    // The fused gradients against central differences of the loss, every element.
+    let checks = check_model_gradients(&mut model, &x, &y, None).unwrap();
+    assert_eq!(checks.len(), 6);
+    for c in checks {
+        assert!(c.passed(1e-6) && c.kinks == 0, "{c:?}");
+    }
+}

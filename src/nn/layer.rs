@@ -14,7 +14,7 @@ use super::layers::{
 use super::{Initializer, Regularizer};
 use crate::autograd::{ParamId, ParamStore, Tape, Var};
 use crate::error::{Error, Result};
-use crate::ops::Activation;
+use crate::ops::{Activation, MaxPool};
 use crate::random::Rng;
 use crate::tensor::Float;
 use serde::{Deserialize, Serialize};
@@ -158,6 +158,31 @@ impl From<Var> for Output {
 /// The forward half of a built layer: the op it runs on the tape.
 pub trait Forward<T: Float>: Send {
     fn forward(&mut self, tape: &mut Tape<T>, x: Var, ctx: &mut Context) -> Result<Output>;
+
+    /// The pooling this layer does, when it is a max pooling, for the layer before it to
+    /// fuse with (see [`Forward::forward_max_pooled`]).
+    fn max_pool(&self) -> Option<MaxPool> {
+        None
+    }
+
+    /// Whether [`Forward::forward_max_pooled`] makes one op at inference on per-sample
+    /// inputs of `input_shape`, so that this layer's own output is never stored.
+    fn fuses_max_pool(&self, _input_shape: &[usize], _pool: MaxPool) -> bool {
+        false
+    }
+
+    /// This layer's forward followed by `pool`'s as one op, where the layer has such an op
+    /// (a Conv2D: its feature map then never leaves the cache); `None` to run the two layers
+    /// one after the other.
+    fn forward_max_pooled(
+        &mut self,
+        _tape: &mut Tape<T>,
+        _x: Var,
+        _ctx: &mut Context,
+        _pool: MaxPool,
+    ) -> Option<Result<Output>> {
+        None
+    }
 }
 
 /// A layer config's two steps, as in Keras: plan the weights for an input shape, then build
@@ -209,6 +234,27 @@ impl<T: Float> Layer<T> {
 
     pub fn forward(&mut self, tape: &mut Tape<T>, x: Var, ctx: &mut Context) -> Result<Output> {
         self.op.forward(tape, x, ctx)
+    }
+
+    /// Whether this layer's output is fused away at inference, `next` following it and
+    /// per-sample inputs of `input_shape` coming in.
+    pub fn fuses_at_inference(&self, next: &Layer<T>, input_shape: &[usize]) -> bool {
+        next.op
+            .max_pool()
+            .is_some_and(|pool| self.op.fuses_max_pool(input_shape, pool))
+    }
+
+    /// This layer and `next` as one op, where the two fuse (a Conv2D, then a max pooling);
+    /// `None` where they do not.
+    pub fn forward_fused(
+        &mut self,
+        next: &Layer<T>,
+        tape: &mut Tape<T>,
+        x: Var,
+        ctx: &mut Context,
+    ) -> Option<Result<Output>> {
+        let pool = next.op.max_pool()?;
+        self.op.forward_max_pooled(tape, x, ctx, pool)
     }
 
     /// The regularization terms of the declared weights (λ·Σw² for L2), summed, if any.

@@ -126,11 +126,7 @@ pub fn conv2d_bias_activation<T: Float>(
     strides: [usize; 2],
     padding: Padding,
 ) -> Result<Var> {
-    if activation == Activation::Softmax {
-        return Err(Error::invalid(
-            "softmax cannot be fused with a convolution; use ops::softmax",
-        ));
-    }
+    refuse_softmax(activation)?;
     let epilogue = Epilogue { bias, activation };
     conv2d_then(
         tape,
@@ -141,6 +137,16 @@ pub fn conv2d_bias_activation<T: Float>(
         ConvKernel::Auto,
         epilogue,
     )
+}
+
+/// Softmax normalizes across channels, so no convolution kernel can apply it pixel by pixel.
+pub(super) fn refuse_softmax(activation: Activation) -> Result<()> {
+    if activation == Activation::Softmax {
+        return Err(Error::invalid(
+            "softmax cannot be fused with a convolution; use ops::softmax",
+        ));
+    }
+    Ok(())
 }
 
 /// The convolution by `algorithm`, then `epilogue`: fused into the direct kernel, else an op
@@ -154,6 +160,30 @@ fn conv2d_then<T: Float>(
     algorithm: ConvKernel,
     epilogue: Epilogue,
 ) -> Result<Var> {
+    let (window, filters) = conv_window(tape, x, kernel, strides, padding, epilogue.bias)?;
+    let y = match algorithm.choose(&window, filters, tape.is_recording()) {
+        ConvKernel::Direct => return conv2d_direct(tape, x, kernel, window, filters, epilogue),
+        ConvKernel::Winograd => return conv2d_winograd(tape, x, kernel, window, filters, epilogue),
+        ConvKernel::Grouped => conv2d_grouped(tape, x, kernel, window, filters)?,
+        _ => conv2d_im2col(tape, x, kernel, window, filters)?,
+    };
+    if epilogue.bias.is_some() || epilogue.activation != Activation::Linear {
+        bias_activation(tape, y, epilogue.bias, epilogue.activation)
+    } else {
+        Ok(y)
+    }
+}
+
+/// The convolution's window and filter count, with the kernel's and the bias's shapes
+/// checked against the input.
+pub(super) fn conv_window<T: Float>(
+    tape: &Tape<T>,
+    x: Var,
+    kernel: Var,
+    strides: [usize; 2],
+    padding: Padding,
+    bias: Option<Var>,
+) -> Result<(Window, usize)> {
     let (xs, ks) = (tape.shape(x), tape.shape(kernel));
     let &[k_h, k_w, k_c, filters] = ks.dims() else {
         return Err(Error::shape(format!(
@@ -167,7 +197,7 @@ fn conv2d_then<T: Float>(
             window.channels
         )));
     }
-    if let Some(b) = epilogue.bias {
+    if let Some(b) = bias {
         if tape.shape(b).dims() != [filters] {
             return Err(Error::shape(format!(
                 "conv2d bias of shape {} for {filters} filters",
@@ -175,17 +205,7 @@ fn conv2d_then<T: Float>(
             )));
         }
     }
-    let y = match algorithm.choose(&window, filters, tape.is_recording()) {
-        ConvKernel::Direct => return conv2d_direct(tape, x, kernel, window, filters, epilogue),
-        ConvKernel::Winograd => return conv2d_winograd(tape, x, kernel, window, filters, epilogue),
-        ConvKernel::Grouped => conv2d_grouped(tape, x, kernel, window, filters)?,
-        _ => conv2d_im2col(tape, x, kernel, window, filters)?,
-    };
-    if epilogue.bias.is_some() || epilogue.activation != Activation::Linear {
-        bias_activation(tape, y, epilogue.bias, epilogue.activation)
-    } else {
-        Ok(y)
-    }
+    Ok((window, filters))
 }
 
 /// The whole-batch im2col + GEMM path, the reference for the others.

@@ -26,9 +26,9 @@ use super::bias_activation::{
 #[cfg(target_arch = "x86_64")]
 use super::conv2d_direct_fma as fma;
 use super::window::Window;
-use crate::autograd::{Backward, GradSink, OpIo, Tape, Var};
+use crate::autograd::{Backward, GradSink, GradSlot, OpIo, Tape, Var};
 use crate::error::Result;
-use crate::tensor::{f32s, f32s_mut, Float, Shape};
+use crate::tensor::{f32s, f32s_mut, Float, Shape, Tensor};
 use rayon::prelude::*;
 
 /// The most filters the direct kernel takes: above it, im2col + GEMM's blocking wins and the
@@ -37,7 +37,7 @@ pub(super) const MAX_FILTERS: usize = 64;
 
 /// Images whose ∂L/∂W is summed into one partial sum: fixed, so that the order of the sum
 /// does not depend on the number of threads.
-const GROUP: usize = 4;
+pub(super) const GROUP: usize = 4;
 
 /// What the direct convolution does to its output while each image is still in cache:
 /// `f(y + b)`, the layer's bias and elementwise activation, which then need no op (and no
@@ -70,18 +70,7 @@ pub(super) fn conv2d_direct<T: Float>(
     filters: usize,
     epilogue: Epilogue,
 ) -> Result<Var> {
-    let padded = padded_filters(filters);
-    let depth = window.k_h * window.k_w * window.channels;
-    // The kernel with its filters padded by zeros to `padded` columns, from the pool.
-    let mut wide = tape.alloc(Shape::new(&[depth, padded]));
-    for (dst, src) in wide
-        .data_mut()
-        .chunks_exact_mut(padded)
-        .zip(tape.value(kernel).data().chunks_exact(filters))
-    {
-        dst[..filters].copy_from_slice(src);
-        dst[filters..].fill(T::zero());
-    }
+    let wide = padded_kernel(tape, kernel, &window, filters);
     let mut out = tape.alloc(Shape::new(&[
         window.batch,
         window.out_h,
@@ -119,8 +108,30 @@ pub(super) fn conv2d_direct<T: Float>(
     ))
 }
 
+/// The kernel as (depth, FP), its filters padded by zeros to the accumulator width, in a
+/// buffer from the tape's pool.
+pub(super) fn padded_kernel<T: Float>(
+    tape: &mut Tape<T>,
+    kernel: Var,
+    window: &Window,
+    filters: usize,
+) -> Tensor<T> {
+    let padded = padded_filters(filters);
+    let depth = window.k_h * window.k_w * window.channels;
+    let mut wide = tape.alloc(Shape::new(&[depth, padded]));
+    for (dst, src) in wide
+        .data_mut()
+        .chunks_exact_mut(padded)
+        .zip(tape.value(kernel).data().chunks_exact(filters))
+    {
+        dst[..filters].copy_from_slice(src);
+        dst[filters..].fill(T::zero());
+    }
+    wide
+}
+
 /// Filters rounded up to the accumulator widths the kernel is compiled for.
-fn padded_filters(filters: usize) -> usize {
+pub(super) fn padded_filters(filters: usize) -> usize {
     match filters {
         0..=8 => 8,
         9..=16 => 16,
@@ -161,7 +172,13 @@ macro_rules! avx2_when_available {
 }
 
 /// The forward for one image. `wide` is the kernel as (depth, FP), filters zero-padded.
-fn forward_image<T: Float>(w: &Window, image: &[T], wide: &[T], filters: usize, out: &mut [T]) {
+pub(super) fn forward_image<T: Float>(
+    w: &Window,
+    image: &[T],
+    wide: &[T],
+    filters: usize,
+    out: &mut [T],
+) {
     #[cfg(target_arch = "x86_64")]
     if let (Some(image), Some(wide), Some(out)) = (f32s(image), f32s(wide), f32s_mut(out)) {
         if fma::available() {
@@ -264,13 +281,7 @@ impl<T: Float> Backward<T> for DirectBackward {
         let dz_by_group = fused && whole_dz.is_none();
         let g = whole_dz.as_deref().unwrap_or(g_out);
         if let Some(dx) = grads.slot(0) {
-            // Wᵀ as (F, depth): the sum over filters then runs along contiguous rows.
-            let mut transposed = vec![T::zero(); f * depth];
-            for (t, row) in kernel.chunks_exact(f).enumerate() {
-                for (fi, &v) in row.iter().enumerate() {
-                    transposed[fi * depth + t] = v;
-                }
-            }
+            let transposed = transposed_kernel(kernel, f);
             let accumulate = dx.accumulate;
             dx.data
                 .par_chunks_mut(w.in_len())
@@ -309,16 +320,7 @@ impl<T: Float> Backward<T> for DirectBackward {
                         kernel_grad_image(w, image, g, f, &mut padded_g, partial);
                     }
                 });
-            // The groups' sums, added in group order, without the padding.
-            for (t, out) in dw.data.chunks_exact_mut(f).enumerate() {
-                for (fi, o) in out.iter_mut().enumerate() {
-                    let mut sum = T::zero();
-                    for group in partials.chunks_exact(depth * padded) {
-                        sum += group[t * padded + fi];
-                    }
-                    *o = if dw.accumulate { *o + sum } else { sum };
-                }
-            }
+            put_kernel_grad(dw, &partials, f);
         }
         if let Some(db) = grads.slot(BIAS) {
             let mut total = vec![T::zero(); f];
@@ -328,9 +330,37 @@ impl<T: Float> Backward<T> for DirectBackward {
     }
 }
 
+/// Wᵀ as (F, depth), for ∂L/∂x: the sum over filters then runs along contiguous rows.
+pub(super) fn transposed_kernel<T: Float>(kernel: &[T], filters: usize) -> Vec<T> {
+    let depth = kernel.len() / filters.max(1);
+    let mut transposed = vec![T::zero(); filters * depth];
+    for (t, row) in kernel.chunks_exact(filters).enumerate() {
+        for (fi, &v) in row.iter().enumerate() {
+            transposed[fi * depth + t] = v;
+        }
+    }
+    transposed
+}
+
+/// Writes ∂L/∂W from the groups' partial sums, laid out as (depth, FP) each: added in group
+/// order, without the padding.
+pub(super) fn put_kernel_grad<T: Float>(dw: GradSlot<'_, T>, partials: &[T], filters: usize) {
+    let padded = padded_filters(filters);
+    let group_len = dw.data.len() / filters.max(1) * padded;
+    for (t, out) in dw.data.chunks_exact_mut(filters).enumerate() {
+        for (fi, o) in out.iter_mut().enumerate() {
+            let mut sum = T::zero();
+            for group in partials.chunks_exact(group_len) {
+                sum += group[t * padded + fi];
+            }
+            *o = if dw.accumulate { *o + sum } else { sum };
+        }
+    }
+}
+
 /// ∂L/∂x for one image: each output pixel's G·Wᵀ (one row of what im2col's backward would
 /// materialize), built in `scratch` and added onto the window's pixels at once.
-fn input_grad_image<T: Float>(
+pub(super) fn input_grad_image<T: Float>(
     w: &Window,
     g: &[T],
     transposed: &[T],
@@ -378,7 +408,7 @@ fn input_grad_body<T: Float>(
 
 /// Adds one image's ∂L/∂W to `partial`, laid out as (depth, FP). `padded_g` is scratch for
 /// the image's G with its filters padded to FP lanes.
-fn kernel_grad_image<T: Float>(
+pub(super) fn kernel_grad_image<T: Float>(
     w: &Window,
     image: &[T],
     g: &[T],

@@ -11,6 +11,7 @@ mod bias_activation;
 mod conv2d;
 mod conv2d_direct;
 mod conv2d_direct_fma;
+mod conv2d_pool;
 mod conv2d_winograd;
 mod conv2d_winograd_avx;
 mod cross_entropy;
@@ -28,6 +29,7 @@ pub use arithmetic::{add, add_scalar, div, mul, scale, sub};
 pub use batch_norm::{batch_norm, batch_norm_inference, BatchMoments};
 pub use bias_activation::{bias_activation, Activation};
 pub use conv2d::{conv2d, conv2d_bias_activation, conv2d_with, ConvKernel};
+pub use conv2d_pool::{conv2d_bias_activation_max_pool, conv_max_pool_fuses, MaxPool};
 pub use cross_entropy::{
     binary_crossentropy, categorical_crossentropy, sigmoid_binary_crossentropy,
     softmax_crossentropy,

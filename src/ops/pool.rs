@@ -18,7 +18,7 @@ use crate::tensor::{Float, Shape};
 use rayon::prelude::*;
 
 /// Argmax positions are stored as floats in a pooled tensor; integers are exact in f32 up to 2²⁴.
-const MAX_PIXELS: usize = 1 << 24;
+pub(super) const MAX_PIXELS: usize = 1 << 24;
 
 /// Max pooling with any window, strides and padding.
 pub fn max_pool2d<T: Float>(
@@ -61,7 +61,12 @@ pub fn max_pool2d<T: Float>(
 /// compiled for AVX2 where the CPU has it: the per-channel select of value and argmax then
 /// becomes a blend instead of a branch per lane, which on random data mispredicts half the
 /// time (8x slower measured on the MNIST CNN's first pool).
-fn max_image<T: Float, const ARG: bool>(w: &Window, image: &[T], out: &mut [T], argmax: &mut [T]) {
+pub(super) fn max_image<T: Float, const ARG: bool>(
+    w: &Window,
+    image: &[T],
+    out: &mut [T],
+    argmax: &mut [T],
+) {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2, checked just above.
@@ -237,7 +242,7 @@ impl<T: Float> Backward<T> for MaxPoolBackward {
 
 /// `Some(whether every pixel is in a window)` when no two windows overlap (stride ≥ window,
 /// as in every 2×2 pool of the labs); `None` when they do.
-fn tiles_cover(w: &Window) -> Option<bool> {
+pub(super) fn tiles_cover(w: &Window) -> Option<bool> {
     if w.stride_h < w.k_h || w.stride_w < w.k_w {
         return None;
     }
@@ -252,7 +257,7 @@ wide_simd_fn! {
     /// Written pixel by pixel, vectorized over the channels, instead of zeroing the image and
     /// scattering one element at a time (that scatter was 5% of the MNIST CNN's epoch in perf).
     /// Pixels in no window are left alone: the caller zeroed them.
-    fn route_tiles<T: Float>(w: &Window, g: &[T], argmax: &[T], dimage: &mut [T], accumulate: bool) {
+    pub(super) fn route_tiles<T: Float>(w: &Window, g: &[T], argmax: &[T], dimage: &mut [T], accumulate: bool) {
         let c = w.channels;
         for oy in 0..w.out_h {
             let (_, iy, nh) = w.rows(oy);

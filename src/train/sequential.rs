@@ -354,24 +354,31 @@ impl<T: Float> Sequential<T> {
     }
 
     /// Samples per inference step for a requested `batch_size`: at most as many as keep the
-    /// widest layer output within [`INFERENCE_BLOCK_BYTES`], so each layer's output is still
-    /// in cache when the next layer reads it. Measured on 2 cores (`nabla evaluate
-    /// --batch-size`, predict seconds): the MNIST CNN predicts 10,000 images in blocks of 8
-    /// in 0.9 s against 1.5-2.0 s in blocks of 1000 (a 26x26x32 output is 86 kB a sample);
-    /// LeNet-5 is fastest at about 64. Models without feature maps (no layer output wider
-    /// than [`FEATURE_MAP_VALUES`] a sample: the MLPs) keep the requested batch: their
-    /// activations are small, and each block re-reads every weight (6 MB for the CIFAR
-    /// MLP's first layer): its predict took 0.69-0.82 s in blocks of 85 against 0.46-0.61 s
-    /// in one of 1000 (loaded machine, interleaved).
+    /// widest stored layer output within [`INFERENCE_BLOCK_BYTES`], so each layer's output is
+    /// still in cache when the next layer reads it. A layer fused with the max pooling after
+    /// it stores no output, so its own does not count. Measured on 2 cores (`nabla evaluate
+    /// --batch-size`, predict seconds): before that fusion, the MNIST CNN predicted 10,000
+    /// images in blocks of 8 in 0.9 s against 1.5-2.0 s in blocks of 1000 (a 26x26x32 output
+    /// is 86 kB a sample). With it, its widest stored output is its second convolution's (31
+    /// kB a sample, blocks of 33): 0.68 s (median of 8 interleaved runs 0.76 s) against 0.84
+    /// s (0.92 s) in blocks of 12, on a loaded machine; and LeNet-5's are all below
+    /// [`FEATURE_MAP_VALUES`], so it predicts in the requested batch: 0.19 s (median of 6,
+    /// 0.20 s) in one of 1000 against 0.22 s (0.25 s) in blocks of 55. Models without feature
+    /// maps (no stored output wider than [`FEATURE_MAP_VALUES`] a sample: the MLPs) keep the
+    /// requested batch: their activations are small, and each block re-reads every weight (6
+    /// MB for the CIFAR MLP's first layer): its predict took 0.69-0.82 s in blocks of 85
+    /// against 0.46-0.61 s in one of 1000 (loaded machine, interleaved).
     fn inference_block(&self, batch_size: usize) -> usize {
-        let widest = self
-            .layers
-            .iter()
-            .map(|l| l.output_shape().iter().product::<usize>())
-            .chain([self.input_shape.iter().product()])
-            .max()
-            .unwrap_or(1)
-            .max(1);
+        // The outputs inference stores: not those of a layer fused with the next.
+        let mut widest = self.input_shape.iter().product::<usize>().max(1);
+        let mut input = &self.input_shape[..];
+        for (i, layer) in self.layers.iter().enumerate() {
+            let next = self.layers.get(i + 1);
+            if !next.is_some_and(|next| layer.fuses_at_inference(next, input)) {
+                widest = widest.max(layer.output_shape().iter().product());
+            }
+            input = layer.output_shape();
+        }
         if widest <= FEATURE_MAP_VALUES {
             return batch_size;
         }
@@ -579,8 +586,18 @@ fn forward_with<T: Float>(
     x: Var,
 ) -> Result<Output> {
     let mut out = Output::plain(x);
-    for layer in layers.iter_mut() {
-        out = layer.forward(tape, out.var, ctx)?;
+    let mut i = 0;
+    while i < layers.len() {
+        // A pair that fuses (Conv2D, then max pooling) runs as one op.
+        if let [layer, next, ..] = &mut layers[i..] {
+            if let Some(fused) = layer.forward_fused(next, tape, out.var, ctx) {
+                out = fused?;
+                i += 2;
+                continue;
+            }
+        }
+        out = layers[i].forward(tape, out.var, ctx)?;
+        i += 1;
     }
     Ok(out)
 }

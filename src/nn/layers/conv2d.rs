@@ -183,9 +183,16 @@ impl LayerType for Conv2D {
         })
     }
 
-    fn build<T: Float>(&self, _plan: &Plan, weights: &Declared) -> Box<dyn Forward<T>> {
+    fn build<T: Float>(&self, plan: &Plan, weights: &Declared) -> Box<dyn Forward<T>> {
+        // (k_h, k_w, C, F) from the plan; zeros (never fused) if it is not 4-D.
+        let kernel_shape = plan
+            .weights
+            .first()
+            .and_then(|w| <[usize; 4]>::try_from(&w.shape[..]).ok())
+            .unwrap_or_default();
         Box::new(BuiltConv2D {
             kernel: weights.expect("kernel"),
+            kernel_shape,
             bias: weights.get("bias"),
             strides: self.strides.0,
             padding: self.padding,
@@ -196,6 +203,7 @@ impl LayerType for Conv2D {
 
 struct BuiltConv2D {
     kernel: ParamId,
+    kernel_shape: [usize; 4],
     bias: Option<ParamId>,
     strides: [usize; 2],
     padding: Padding,
@@ -210,6 +218,38 @@ impl<T: Float> Forward<T> for BuiltConv2D {
         let (strides, padding) = (self.strides, self.padding);
         let y = ops::conv2d_bias_activation(tape, x, kernel, bias, fused, strides, padding)?;
         after_fused(tape, y, self.activation)
+    }
+
+    fn fuses_max_pool(&self, input_shape: &[usize], pool: ops::MaxPool) -> bool {
+        fused_part(self.activation) == self.activation
+            && ops::conv_max_pool_fuses(
+                input_shape,
+                self.kernel_shape,
+                self.strides,
+                self.padding,
+                pool,
+                false,
+            )
+    }
+
+    fn forward_max_pooled(
+        &mut self,
+        tape: &mut Tape<T>,
+        x: Var,
+        _ctx: &mut Context,
+        pool: ops::MaxPool,
+    ) -> Option<Result<Output>> {
+        // Sigmoid and softmax stay ops of their own (for the losses that fuse with them).
+        if fused_part(self.activation) != self.activation {
+            return None;
+        }
+        let kernel = tape.param(self.kernel);
+        let bias = self.bias.map(|b| tape.param(b));
+        let (strides, padding, act) = (self.strides, self.padding, self.activation);
+        let y = ops::conv2d_bias_activation_max_pool(
+            tape, x, kernel, bias, act, strides, padding, pool,
+        );
+        Some(y.map(Output::plain))
     }
 }
 

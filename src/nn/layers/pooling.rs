@@ -14,7 +14,7 @@ pub(crate) fn two() -> Size2 {
     Size2([2, 2])
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Reduction {
     Max,
     Average,
@@ -49,5 +49,13 @@ impl<T: Float> Forward<T> for BuiltPool {
             Reduction::Average => ops::avg_pool2d(tape, x, pool, strides, self.padding)?,
         };
         Ok(Output::plain(y))
+    }
+
+    fn max_pool(&self) -> Option<ops::MaxPool> {
+        (self.reduction == Reduction::Max).then(|| ops::MaxPool {
+            size: self.pool.0,
+            strides: self.strides.unwrap_or(self.pool).0,
+            padding: self.padding,
+        })
     }
 }
