@@ -161,6 +161,23 @@ fn main() {
                 ops::bias_activation(t, y, Some(v[2]), Activation::Relu).unwrap()
             },
         );
+        // With the 2x2 max pooling after it: one op, against the layer then the pooling.
+        let pool = ops::MaxPool {
+            size: [2, 2],
+            strides: [2, 2],
+            padding: Padding::Valid,
+        };
+        time_with(&format!("{label} +pool fused"), &inputs, first, |t, v| {
+            let (relu, valid) = (Activation::Relu, Padding::Valid);
+            let (x, k, b) = (v[0], v[1], Some(v[2]));
+            ops::conv2d_bias_activation_max_pool(t, x, k, b, relu, [1, 1], valid, pool).unwrap()
+        });
+        time_with(&format!("{label} +pool apart"), &inputs, first, |t, v| {
+            let (relu, valid) = (Activation::Relu, Padding::Valid);
+            let y = ops::conv2d_bias_activation(t, v[0], v[1], Some(v[2]), relu, [1, 1], valid)
+                .unwrap();
+            ops::max_pool2d(t, y, pool.size, pool.strides, pool.padding).unwrap()
+        });
     }
     for (label, dims) in [
         ("cnn pool1", [128, 26, 26, 32]),

@@ -12,6 +12,10 @@
 //! gradient and the argmax. Neither pass streams it through memory, and the tape keeps only
 //! the pooled output and its argmax.
 //!
+//! Measured with `RAYON_NUM_THREADS=2 cargo bench --bench cnn_ops` (ms, fused / apart,
+//! forward + backward then forward alone): the MNIST CNN's first block 4.7 / 8.1 and 1.9 /
+//! 2.9; LeNet-5's 1.16 / 1.21 and 0.40 / 0.58, 0.93 / 1.00 and 0.14 / 0.21.
+//!
 //! Fused where the direct kernel is the one [`ConvKernel::choose`] picks and the pooling
 //! windows do not overlap (every pool of the labs); otherwise the three ops run in a row.
 //! Threads split the batch as in the direct kernel: ∂L/∂W and ∂L/∂b are summed per fixed
