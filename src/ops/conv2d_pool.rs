@@ -2,11 +2,12 @@
 //! by MaxPooling2D, the block of the MNIST CNN and LeNet-5. Same maths as the three ops in
 //! a row (`conv2d_direct.rs`, `bias_activation.rs`, `pool.rs`):
 //!
-//!   z = conv2d(x, W) + b,   a = f(z),   y[n, p, c] = a[n, a*(p, c), c]   (a* the argmax)
-//!   ∂L/∂z[n, a*(p, c), c] = G[n, p, c] · f′(y[n, p, c]),   0 at every other pixel
+//!   z = conv2d(x, W) + b,   a = f(z),   y[n, p, c] = a[n, q(p, c), c]
+//!   ∂L/∂z[n, q(p, c), c] = G[n, p, c] · f′(y[n, p, c]),   0 at every other pixel
 //!
-//! since a at the window's argmax is y itself; ∂L/∂b, ∂L/∂W and ∂L/∂x then follow from ∂L/∂z
-//! as in the direct kernel. The feature map `a` (the MNIST CNN's largest: 26x26x32 per
+//! with q(p, c) the pixel of window p where channel c is largest (the first, on ties); a
+//! there is y itself, so f′ needs no more than y. ∂L/∂b, ∂L/∂W and ∂L/∂x then follow from
+//! ∂L/∂z as in the direct kernel. The feature map `a` (the MNIST CNN's largest: 26x26x32 per
 //! image, 11 MB a batch) lives only in a per-thread scratch buffer while its image is in
 //! cache: the forward pools it there, and the backward rebuilds ∂L/∂z there from the pooled
 //! gradient and the argmax. Neither pass streams it through memory, and the tape keeps only
