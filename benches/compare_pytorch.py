@@ -19,7 +19,9 @@ and noisy.
     python3 benches/compare_pytorch.py [--epochs 1] [--threads 2] [--rounds 1]
                                        [--models mlp_a,lenet5,...] [--no-keras]
 
-Needs a release build (`cargo build --release`), numpy, and `pip install torch` (and
+Builds nabla first with `cargo build --release` (a `cargo test` or `cargo bench` leaves a
+binary there with the test builds' NaN-poisoned buffers, which fill every recycled buffer and
+were 5% of an MLP epoch's samples in perf), then needs numpy, and `pip install torch` (and
 `tensorflow-cpu keras` for the Keras column, skipped with a message when missing). Data:
 Debian's Fashion-MNIST (`apt-get install dataset-fashion-mnist`) for the 28x28x1 models;
 random bytes in CIFAR-10's binary layout for the 32x32x3 ones (speed only), written once
@@ -360,8 +362,9 @@ def main():
         return run_torch(args.torch_worker, args.epochs, args.threads)
     if args.keras_worker:
         return run_keras(args.keras_worker, args.epochs, args.threads)
-    if not os.path.exists(NABLA):
-        sys.exit(f"{NABLA} is missing: run `cargo build --release` first")
+    build = subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
+    if build.returncode != 0 or not os.path.exists(NABLA):
+        sys.exit(f"`cargo build --release` failed; {NABLA} is needed")
     if not os.path.isdir(FASHION):
         sys.exit(f"{FASHION} is missing: apt-get install dataset-fashion-mnist")
     names = args.models.split(",")
