@@ -107,26 +107,13 @@ fn max_image_body<T: Float, const ARG: bool>(
 ) {
     let c = w.channels;
     if c.is_multiple_of(WIDE_LANES) {
-        // Four registers of channels per walk over the window instead of one: a quarter of
-        // the loop overhead, and four loads in flight at a time.
-        for oy in 0..w.out_h {
-            let (_, iy, nh) = w.rows(oy);
-            for ox in 0..w.out_w {
-                let (_, ix, nw) = w.cols(ox);
-                let at = (oy * w.out_w + ox) * c;
-                for ch in (0..c).step_by(WIDE_LANES) {
-                    let (best, arg) = max_channels::<T, WIDE_LANES>(
-                        w,
-                        image,
-                        ch..ch + WIDE_LANES,
-                        [iy, nh, ix, nw],
-                    );
-                    out[at + ch..][..WIDE_LANES].copy_from_slice(&best);
-                    if ARG {
-                        argmax[at + ch..][..WIDE_LANES].copy_from_slice(&arg);
-                    }
-                }
-            }
+        // Several registers of channels per walk over the window instead of one: less loop
+        // overhead, and more loads in flight. With the argmax, two registers a block: four
+        // (values and argmax, 16 registers) spilled the argmax to the stack.
+        if ARG {
+            max_image_wide::<T, ARG, { WIDE_LANES / 2 }>(w, image, out, argmax);
+        } else {
+            max_image_wide::<T, ARG, WIDE_LANES>(w, image, out, argmax);
         }
         return;
     }
@@ -168,6 +155,31 @@ fn max_image_body<T: Float, const ARG: bool>(
                     if ARG {
                         argmax[at..][..c].copy_from_slice(&arg[..c]);
                     }
+                }
+            }
+        }
+    }
+}
+
+/// `max_image_body` for channels in blocks of `N`, a multiple of which they are.
+#[inline(always)]
+fn max_image_wide<T: Float, const ARG: bool, const N: usize>(
+    w: &Window,
+    image: &[T],
+    out: &mut [T],
+    argmax: &mut [T],
+) {
+    let c = w.channels;
+    for oy in 0..w.out_h {
+        let (_, iy, nh) = w.rows(oy);
+        for ox in 0..w.out_w {
+            let (_, ix, nw) = w.cols(ox);
+            let at = (oy * w.out_w + ox) * c;
+            for ch in (0..c).step_by(N) {
+                let (best, arg) = max_channels::<T, N>(w, image, ch..ch + N, [iy, nh, ix, nw]);
+                out[at + ch..][..N].copy_from_slice(&best);
+                if ARG {
+                    argmax[at + ch..][..N].copy_from_slice(&arg);
                 }
             }
         }
