@@ -190,6 +190,9 @@ pub(super) fn conv_window<T: Float>(
             "conv2d kernel must be (height, width, in, out), got {ks}"
         )));
     };
+    if filters == 0 {
+        return Err(Error::shape(format!("conv2d kernel {ks} has no filters")));
+    }
     let window = Window::new("conv2d", xs.dims(), [k_h, k_w], strides, padding)?;
     if k_c != window.channels {
         return Err(Error::shape(format!(
@@ -649,5 +652,41 @@ mod tests {
         ));
         let k = tape.input(random_tensor(&[5, 5, 2, 1], 2));
         assert!(conv2d(&mut tape, x, k, [1, 1], Padding::Valid).is_err());
+    }
+
+    #[test]
+    fn a_kernel_without_filters_is_a_shape_error_for_every_kernel() {
+        // Each path would otherwise split its work into chunks of zero filters and panic.
+        let mut params = ParamStore::<f64>::default();
+        let mut tape = Tape::new(&mut params);
+        let x = tape.input(random_tensor(&[2, 6, 6, 1], 1));
+        let k = tape.input(Tensor::zeros([3, 3, 1, 0]));
+        for algorithm in [
+            ConvKernel::Auto,
+            ConvKernel::Im2col,
+            ConvKernel::Direct,
+            ConvKernel::Grouped,
+            ConvKernel::Winograd,
+        ] {
+            let y = conv2d_with(&mut tape, x, k, [1, 1], Padding::Valid, algorithm);
+            assert!(matches!(y, Err(Error::Shape(_))), "{algorithm:?}");
+        }
+        let pool = crate::ops::MaxPool {
+            size: [2, 2],
+            strides: [2, 2],
+            padding: Padding::Valid,
+        };
+        let relu = Activation::Relu;
+        let fused = crate::ops::conv2d_bias_activation_max_pool(
+            &mut tape,
+            x,
+            k,
+            None,
+            relu,
+            [1, 1],
+            Padding::Valid,
+            pool,
+        );
+        assert!(matches!(fused, Err(Error::Shape(_))));
     }
 }
