@@ -48,11 +48,10 @@ pub(super) fn input_tiles(w: &Window, images: &[f32], v: &mut [f32]) {
                         *pixel = &image[(y * w.in_w + x) * c..][..c];
                     }
                 }
-                let out = &mut v[tile * 16 * c..][..16 * c];
-                // SAFETY: `available()` was checked by the caller; every pixel and every
-                // position of `out` is C long, C a multiple of 8, so each 8-wide access at
-                // e < C stays inside.
-                unsafe { input_tile(&pixels, out, c) };
+                // SAFETY: `available()` was checked by the caller; every pixel is C long and
+                // the tile's 16 positions, one plane of `tiles`·C apart, lie inside `v`, C a
+                // multiple of 8, so each 8-wide access at e < C stays inside.
+                unsafe { input_tile(&pixels, &mut v[tile * c..], c, tiles * c) };
                 tile += 1;
             }
         }
@@ -61,7 +60,7 @@ pub(super) fn input_tiles(w: &Window, images: &[f32], v: &mut [f32]) {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
-unsafe fn input_tile(pixels: &[&[f32]; 16], out: &mut [f32], c: usize) {
+unsafe fn input_tile(pixels: &[&[f32]; 16], out: &mut [f32], c: usize, plane: usize) {
     let out = out.as_mut_ptr();
     for e in (0..c).step_by(8) {
         let d: [__m256; 16] = std::array::from_fn(|p| _mm256_loadu_ps(pixels[p].as_ptr().add(e)));
@@ -76,7 +75,7 @@ unsafe fn input_tile(pixels: &[&[f32]; 16], out: &mut [f32], c: usize) {
         // (Bᵀ d) B, row by row, stored at position r·4 + s of the tile.
         for r in 0..4 {
             let row = &t[r * 4..r * 4 + 4];
-            let at = |s: usize| out.add((r * 4 + s) * c + e);
+            let at = |s: usize| out.add((r * 4 + s) * plane + e);
             _mm256_storeu_ps(at(0), _mm256_sub_ps(row[0], row[2]));
             _mm256_storeu_ps(at(1), _mm256_add_ps(row[1], row[2]));
             _mm256_storeu_ps(at(2), _mm256_sub_ps(row[2], row[1]));
@@ -92,23 +91,22 @@ pub(super) fn output_tiles(w: &Window, m: &[f32], filters: usize, out: &mut [f32
     let f = filters;
     let (tiles_down, tiles_across) = (w.out_h.div_ceil(2), w.out_w.div_ceil(2));
     let image_len = w.out_pixels() * f;
-    assert!(
-        f.is_multiple_of(8)
-            && m.len() >= out.len() / image_len * tiles_down * tiles_across * 16 * f
-    );
-    let mut tiles = m.chunks_exact(16 * f);
+    let tiles = out.len() / image_len * tiles_down * tiles_across;
+    assert!(f.is_multiple_of(8) && m.len() >= tiles * 16 * f);
+    let mut tile = 0;
     for image in out.chunks_exact_mut(image_len) {
         for ty in 0..tiles_down {
             for tx in 0..tiles_across {
-                let tile = tiles.next().expect("a block of M for every tile");
                 // Offsets of the tile's 2×2 output pixels, row-major; none past an odd edge.
                 let targets: [Option<usize>; 4] = std::array::from_fn(|q| {
                     let (oy, ox) = (2 * ty + q / 2, 2 * tx + q % 2);
                     (oy < w.out_h && ox < w.out_w).then(|| (oy * w.out_w + ox) * f)
                 });
-                // SAFETY: `available()` was checked by the caller; the tile is 16·F long and
-                // each target pixel F long inside `image`, F a multiple of 8.
-                unsafe { output_tile(tile, image, targets, f, add) };
+                // SAFETY: `available()` was checked by the caller; the tile's 16 positions,
+                // one plane of `tiles`·F apart, lie inside `m`, and each target pixel is F
+                // long inside `image`, F a multiple of 8.
+                unsafe { output_tile(&m[tile * f..], tiles * f, image, targets, f, add) };
+                tile += 1;
             }
         }
     }
@@ -118,6 +116,7 @@ pub(super) fn output_tiles(w: &Window, m: &[f32], filters: usize, out: &mut [f32
 #[target_feature(enable = "avx")]
 unsafe fn output_tile(
     m: &[f32],
+    plane: usize,
     image: &mut [f32],
     targets: [Option<usize>; 4],
     f: usize,
@@ -125,7 +124,7 @@ unsafe fn output_tile(
 ) {
     let (m, image) = (m.as_ptr(), image.as_mut_ptr());
     for e in (0..f).step_by(8) {
-        let p: [__m256; 16] = std::array::from_fn(|q| _mm256_loadu_ps(m.add(q * f + e)));
+        let p: [__m256; 16] = std::array::from_fn(|q| _mm256_loadu_ps(m.add(q * plane + e)));
         // Aᵀ M, column by column: (m0 + m1 + m2, m1 − m2 − m3) down each column.
         let mut rows = [_mm256_setzero_ps(); 8];
         for s in 0..4 {
@@ -176,10 +175,10 @@ pub(super) fn output_gradient_tiles(w: &Window, g: &[f32], filters: usize, dm: &
                         &zeros[..]
                     }
                 });
-                let out = &mut dm[tile * 16 * f..][..16 * f];
-                // SAFETY: `available()` was checked by the caller; every gradient pixel and
-                // every position of `out` is F long, F a multiple of 8.
-                unsafe { output_gradient_tile(&dy, out, f) };
+                // SAFETY: `available()` was checked by the caller; every gradient pixel is F
+                // long and the tile's 16 positions, one plane of `tiles`·F apart, lie inside
+                // `dm`, F a multiple of 8.
+                unsafe { output_gradient_tile(&dy, &mut dm[tile * f..], f, tiles * f) };
                 tile += 1;
             }
         }
@@ -188,7 +187,7 @@ pub(super) fn output_gradient_tiles(w: &Window, g: &[f32], filters: usize, dm: &
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
-unsafe fn output_gradient_tile(dy: &[&[f32]; 4], out: &mut [f32], f: usize) {
+unsafe fn output_gradient_tile(dy: &[&[f32]; 4], out: &mut [f32], f: usize, plane: usize) {
     let out = out.as_mut_ptr();
     let sign = _mm256_set1_ps(-0.0);
     // A applied to two vectors: (a, a + b, a − b, −b).
@@ -206,7 +205,7 @@ unsafe fn output_gradient_tile(dy: &[&[f32]; 4], out: &mut [f32], f: usize) {
         let (left, right) = (a(d[0], d[2]), a(d[1], d[3]));
         for r in 0..4 {
             for (s, value) in a(left[r], right[r]).into_iter().enumerate() {
-                _mm256_storeu_ps(out.add((r * 4 + s) * f + e), value);
+                _mm256_storeu_ps(out.add((r * 4 + s) * plane + e), value);
             }
         }
     }

@@ -14,6 +14,7 @@ mod conv2d_direct_fma;
 mod conv2d_pool;
 mod conv2d_winograd;
 mod conv2d_winograd_avx;
+mod conv2d_winograd_gemm;
 mod cross_entropy;
 mod dropout;
 mod matmul;
