@@ -8,6 +8,8 @@
 //! positions of 8 channels are 16 registers, loaded once and stored once.
 
 #[cfg(target_arch = "x86_64")]
+use super::conv2d_winograd::plane;
+#[cfg(target_arch = "x86_64")]
 use super::window::Window;
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
@@ -33,7 +35,7 @@ pub(super) fn input_tiles(w: &Window, images: &[f32], v: &mut [f32]) {
     let (c, in_len) = (w.channels, w.in_len());
     let (tiles_down, tiles_across) = (w.out_h.div_ceil(2), w.out_w.div_ceil(2));
     let tiles = images.len() / in_len * tiles_down * tiles_across;
-    assert!(c.is_multiple_of(8) && v.len() >= tiles * 16 * c);
+    assert!(c.is_multiple_of(8) && v.len() >= 16 * plane(tiles, c));
     let zeros = vec![0.0f32; c];
     let mut tile = 0;
     for image in images.chunks_exact(in_len) {
@@ -49,9 +51,9 @@ pub(super) fn input_tiles(w: &Window, images: &[f32], v: &mut [f32]) {
                     }
                 }
                 // SAFETY: `available()` was checked by the caller; every pixel is C long and
-                // the tile's 16 positions, one plane of `tiles`·C apart, lie inside `v`, C a
+                // the tile's 16 positions, one `plane` apart, lie inside `v`, C a
                 // multiple of 8, so each 8-wide access at e < C stays inside.
-                unsafe { input_tile(&pixels, &mut v[tile * c..], c, tiles * c) };
+                unsafe { input_tile(&pixels, &mut v[tile * c..], c, plane(tiles, c)) };
                 tile += 1;
             }
         }
@@ -92,7 +94,7 @@ pub(super) fn output_tiles(w: &Window, m: &[f32], filters: usize, out: &mut [f32
     let (tiles_down, tiles_across) = (w.out_h.div_ceil(2), w.out_w.div_ceil(2));
     let image_len = w.out_pixels() * f;
     let tiles = out.len() / image_len * tiles_down * tiles_across;
-    assert!(f.is_multiple_of(8) && m.len() >= tiles * 16 * f);
+    assert!(f.is_multiple_of(8) && m.len() >= 16 * plane(tiles, f));
     let mut tile = 0;
     for image in out.chunks_exact_mut(image_len) {
         for ty in 0..tiles_down {
@@ -103,9 +105,9 @@ pub(super) fn output_tiles(w: &Window, m: &[f32], filters: usize, out: &mut [f32
                     (oy < w.out_h && ox < w.out_w).then(|| (oy * w.out_w + ox) * f)
                 });
                 // SAFETY: `available()` was checked by the caller; the tile's 16 positions,
-                // one plane of `tiles`·F apart, lie inside `m`, and each target pixel is F
+                // one `plane` apart, lie inside `m`, and each target pixel is F
                 // long inside `image`, F a multiple of 8.
-                unsafe { output_tile(&m[tile * f..], tiles * f, image, targets, f, add) };
+                unsafe { output_tile(&m[tile * f..], plane(tiles, f), image, targets, f, add) };
                 tile += 1;
             }
         }
@@ -160,7 +162,7 @@ pub(super) fn output_gradient_tiles(w: &Window, g: &[f32], filters: usize, dm: &
     let (tiles_down, tiles_across) = (w.out_h.div_ceil(2), w.out_w.div_ceil(2));
     let image_len = w.out_pixels() * f;
     let tiles = g.len() / image_len * tiles_down * tiles_across;
-    assert!(f.is_multiple_of(8) && dm.len() >= tiles * 16 * f);
+    assert!(f.is_multiple_of(8) && dm.len() >= 16 * plane(tiles, f));
     let zeros = vec![0.0f32; f];
     let mut tile = 0;
     for image in g.chunks_exact(image_len) {
@@ -176,9 +178,9 @@ pub(super) fn output_gradient_tiles(w: &Window, g: &[f32], filters: usize, dm: &
                     }
                 });
                 // SAFETY: `available()` was checked by the caller; every gradient pixel is F
-                // long and the tile's 16 positions, one plane of `tiles`·F apart, lie inside
+                // long and the tile's 16 positions, one `plane` apart, lie inside
                 // `dm`, F a multiple of 8.
-                unsafe { output_gradient_tile(&dy, &mut dm[tile * f..], f, tiles * f) };
+                unsafe { output_gradient_tile(&dy, &mut dm[tile * f..], f, plane(tiles, f)) };
                 tile += 1;
             }
         }
