@@ -284,21 +284,38 @@ def run_keras(name, epochs, threads):
                       "test_accuracy": float((predicted == y_test).mean())}))
 
 
+# Forks `argv[2:]`, waits, and writes the child's own peak RSS (kB) to `argv[1]`. A child
+# spawned from this harness directly would report at least the harness's own peak: Linux
+# keeps the high-water mark of the address space a process leaves at exec, and a vforked or
+# forked child leaves this interpreter's (a 400 MB harness gave /bin/true 413 MB). This
+# launcher starts fresh and small, so its child's figure is the child's alone.
+LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status) & 0xFF)
+"""
+
+
 def measure(cmd, env=None):
     """Runs cmd; returns (its stdout, its own peak RSS in MB, wall seconds)."""
     start = time.perf_counter()
     # Both streams to files: a pipe nobody reads while waiting would block a chatty child.
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as errors:
-        child = subprocess.Popen(cmd, stdout=out, stderr=errors, env=env)
-        _, status, usage = os.wait4(child.pid, 0)
-        child.returncode = os.waitstatus_to_exitcode(status)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as errors, \
+            tempfile.NamedTemporaryFile("r") as peak:
+        launched = [sys.executable, "-c", LAUNCHER, peak.name, *cmd]
+        child = subprocess.run(launched, stdout=out, stderr=errors, env=env)
         seconds = time.perf_counter() - start
         errors.seek(0)
         err = errors.read().decode(errors="replace")
         if child.returncode != 0:
             sys.exit(f"{' '.join(cmd)} failed ({child.returncode}):\n{err[-3000:]}")
         out.seek(0)
-        return out.read().decode(), usage.ru_maxrss / 1024, seconds
+        return out.read().decode(), int(peak.read()) / 1024, seconds
 
 
 def last_json(text):
