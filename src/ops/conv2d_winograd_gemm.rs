@@ -1,5 +1,6 @@
 //! The Winograd convolution's 16 products per tile position, out = a · b, on a register-tiled
-//! AVX2 kernel where it runs (f32, whole registers of columns), else on the gemm crate.
+//! AVX2 kernel where the gemm crate would run its own AVX2 kernels (f32, whole registers of
+//! columns, a processor without AVX-512), else on the gemm crate.
 //!
 //! Their depth is the layer's channels (32 to 64 in the labs' CNNs) or one task's tiles: so
 //! short a sum leaves the gemm crate's blocking and packing, sized for long ones, as a large
@@ -7,7 +8,9 @@
 //! took 10% beside its 6×16 microkernel's 49%). Here the same 6×16 register tile reads both
 //! operands where they lie, the left one a broadcast at a time along its strides, the right
 //! one's rows whole; the MNIST CNN's second convolution, forward and backward, went from
-//! 18.8 to 16.0 ms (`cargo bench --bench cnn_ops`, best of 4).
+//! 18.8 to 16.0 ms (`cargo bench --bench cnn_ops`, best of 4). Where the processor has
+//! AVX-512 the gemm crate runs 16-wide microkernels instead; that was not measured against
+//! this kernel, so it keeps them.
 
 use crate::tensor::{f32s, f32s_mut, gemm_serial_strided, Float};
 
@@ -42,12 +45,13 @@ mod avx2 {
     /// which leave 4 of AVX2's 16 registers for the right operand's row and the broadcast.
     const ROWS: usize = 6;
 
-    /// Whether this kernel computes products of `cols` columns here: AVX2 with FMA, and
-    /// whole registers of columns.
+    /// Whether this kernel computes products of `cols` columns here: AVX2 with FMA, whole
+    /// registers of columns, and no AVX-512 (see the module's doc).
     pub(super) fn available(cols: usize) -> bool {
         cols.is_multiple_of(8)
             && std::is_x86_feature_detected!("avx2")
             && std::is_x86_feature_detected!("fma")
+            && !std::is_x86_feature_detected!("avx512f")
     }
 
     /// [`super::product`] in f32; the caller checks [`available`] first.
