@@ -189,8 +189,8 @@ fn even_group(batch: usize, most: usize, parts: usize) -> usize {
 /// One worker thread's buffers for its tasks' transformed tiles V and products M, each as 16
 /// planes (one per tile position) of the task's tiles: a position's product then reads and
 /// writes rows that follow one another. Stored tile after tile, one position's rows lay 2 or
-/// 4 kB apart and fell in the same few L1 sets. Drawn from the buffer pool once per call: allocating
-/// and zeroing them per task took 5% of the MNIST CNN's predict.
+/// 4 kB apart and fell in the same few L1 sets. Drawn from the buffer pool once per call:
+/// allocating and zeroing them per task took 5% of the MNIST CNN's predict.
 struct Scratch<T> {
     v: Tensor<T>,
     m: Tensor<T>,

@@ -30,7 +30,7 @@ pub(super) fn product<T: Float>(
 ) {
     #[cfg(target_arch = "x86_64")]
     if let (Some(a), Some(b), Some(out)) = (f32s(a), f32s(b), f32s_mut(out)) {
-        if avx2::available(cols) {
+        if avx2::chosen(cols) {
             return avx2::product(rows, cols, depth, a, a_strides, b, b_row, out, out_row);
         }
     }
@@ -39,22 +39,28 @@ pub(super) fn product<T: Float>(
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
+    use crate::tensor::strided_product_needed;
     use std::arch::x86_64::*;
 
     /// Rows of `out` one register tile holds: 6 rows of 2 registers are 12 accumulators,
     /// which leave 4 of AVX2's 16 registers for the right operand's row and the broadcast.
     const ROWS: usize = 6;
 
-    /// Whether this kernel computes products of `cols` columns here: AVX2 with FMA, whole
-    /// registers of columns, and no AVX-512 (see the module's doc).
-    pub(super) fn available(cols: usize) -> bool {
+    /// Whether this kernel runs here on `cols` columns: AVX2 with FMA, whole registers of
+    /// columns.
+    pub(super) fn runs(cols: usize) -> bool {
         cols.is_multiple_of(8)
             && std::is_x86_feature_detected!("avx2")
             && std::is_x86_feature_detected!("fma")
-            && !std::is_x86_feature_detected!("avx512f")
     }
 
-    /// [`super::product`] in f32; the caller checks [`available`] first.
+    /// Whether [`super::product`] takes this kernel: where it [`runs`] and the gemm crate
+    /// has no AVX-512 kernels to run instead (see the module's doc).
+    pub(super) fn chosen(cols: usize) -> bool {
+        runs(cols) && !std::is_x86_feature_detected!("avx512f")
+    }
+
+    /// [`super::product`] in f32; the caller checks [`runs`] first.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn product(
         rows: usize,
@@ -67,21 +73,11 @@ mod avx2 {
         out: &mut [f32],
         out_row: usize,
     ) {
-        if rows == 0 || cols == 0 {
+        assert!(cols.is_multiple_of(8));
+        let b_strides = [b_row, 1];
+        if !strided_product_needed(rows, cols, depth, a, a_strides, b, b_strides, out, out_row) {
             return;
         }
-        // The last element each operand's strides reach.
-        let last =
-            |rows: usize, cols: usize, [rs, cs]: [usize; 2]| (rows - 1) * rs + (cols - 1) * cs;
-        assert!(cols.is_multiple_of(8) && out_row >= cols);
-        assert!(out.len() > last(rows, cols, [out_row, 1]));
-        if depth == 0 {
-            for row in out.chunks_mut(out_row).take(rows) {
-                row[..cols].fill(0.0);
-            }
-            return;
-        }
-        assert!(a.len() > last(rows, depth, a_strides) && b.len() > last(depth, cols, [b_row, 1]));
         let operands = Operands {
             a: a.as_ptr(),
             a_strides,
@@ -91,7 +87,7 @@ mod avx2 {
             out_row,
             depth,
         };
-        // SAFETY: `available()` was checked by the caller; the asserts above bound every
+        // SAFETY: `runs()` was checked by the caller; `strided_product_needed` bounds every
         // element that rows < `rows`, columns < `cols` (in whole registers) and k < `depth`
         // reach through the strides.
         unsafe { product_avx2(&operands, rows, cols) }
@@ -191,8 +187,23 @@ mod tests {
         out
     }
 
+    type Product = fn(usize, usize, usize, &[f32], [usize; 2], &[f32], usize, &mut [f32], usize);
+
     #[test]
     fn products_equal_the_definition_on_every_tile_edge() {
+        // The choice `product` makes here, and the AVX2 kernel itself wherever it runs, so
+        // that it is tested on processors where the choice is the gemm crate too.
+        let mut kernels: Vec<(&str, Product)> = vec![("product", product::<f32>)];
+        #[cfg(target_arch = "x86_64")]
+        if avx2::runs(8) {
+            kernels.push(("avx2", avx2::product));
+        }
+        for (name, kernel) in kernels {
+            products_equal_the_definition(name, kernel);
+        }
+    }
+
+    fn products_equal_the_definition(name: &str, product: Product) {
         let value = |i: usize| ((i * 7919) % 61) as f32 / 30.0 - 1.0;
         // Rows across whole register tiles and every remainder; columns of one and two
         // registers and their mixes; depths from none to more than a tile's rows; the left
@@ -222,10 +233,10 @@ mod tests {
                                     let want = expected[i * cols + j];
                                     assert!(
                                         (got as f64 - want).abs() < 1e-5,
-                                        "{rows}x{cols}x{depth} at ({i}, {j}): {got} vs {want}"
+                                        "{name} {rows}x{cols}x{depth} at ({i}, {j}): {got} vs {want}"
                                     );
                                 } else {
-                                    assert!(got.is_nan(), "wrote past column {cols}");
+                                    assert!(got.is_nan(), "{name} wrote past column {cols}");
                                 }
                             }
                         }

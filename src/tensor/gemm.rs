@@ -60,9 +60,9 @@ pub fn gemm_serial<T: Float>(
 
 /// `c = a·b` on the calling thread, each operand read at its own strides: `a` (m×k) at
 /// `[row stride, column stride]` `a_strides`, `b` (k×n) at `b_strides`, and `c` (m×n) with
-/// rows `c_row_stride` apart. For products that read and write interleaved blocks in place
-/// (the 16 products of a Winograd convolution, one per tile position), transposed or not,
-/// instead of copying them out first.
+/// rows `c_row_stride` apart. For products that read and write blocks of larger buffers in
+/// place (the 16 products of a Winograd convolution, one per tile position), transposed or
+/// not, instead of copying them out first.
 #[allow(clippy::too_many_arguments)]
 pub fn gemm_serial_strided<T: Float>(
     m: usize,
@@ -75,20 +75,10 @@ pub fn gemm_serial_strided<T: Float>(
     c: &mut [T],
     c_row_stride: usize,
 ) {
-    if m == 0 || n == 0 {
+    if !strided_product_needed(m, n, k, a, a_strides, b, b_strides, c, c_row_stride) {
         return;
     }
-    // The last element each operand's strides reach.
-    let last = |rows: usize, cols: usize, [rs, cs]: [usize; 2]| (rows - 1) * rs + (cols - 1) * cs;
-    assert!(c_row_stride >= n && c.len() > last(m, n, [c_row_stride, 1]));
-    if k == 0 {
-        for row in c.chunks_mut(c_row_stride).take(m) {
-            row[..n].fill(T::zero());
-        }
-        return;
-    }
-    assert!(a.len() > last(m, k, a_strides) && b.len() > last(k, n, b_strides));
-    // SAFETY: the asserts above bound every index the strides describe.
+    // SAFETY: `strided_product_needed` bounds every index the strides describe.
     unsafe {
         gemm::gemm(
             m,
@@ -112,6 +102,38 @@ pub fn gemm_serial_strided<T: Float>(
             gemm::Parallelism::None,
         );
     }
+}
+
+/// The checks of a strided product `c = a·b` as [`gemm_serial_strided`] takes it, for it and
+/// for kernels that read the same operands by pointer: panics unless every element that
+/// rows < m, columns < n and k < `k` reach through the strides lies inside its slice, writes
+/// `c`'s zeros itself when the sum is empty, and says whether a product is left to compute.
+#[allow(clippy::too_many_arguments)]
+pub fn strided_product_needed<T: Float>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[T],
+    a_strides: [usize; 2],
+    b: &[T],
+    b_strides: [usize; 2],
+    c: &mut [T],
+    c_row_stride: usize,
+) -> bool {
+    if m == 0 || n == 0 {
+        return false;
+    }
+    // The last element each operand's strides reach.
+    let last = |rows: usize, cols: usize, [rs, cs]: [usize; 2]| (rows - 1) * rs + (cols - 1) * cs;
+    assert!(c_row_stride >= n && c.len() > last(m, n, [c_row_stride, 1]));
+    if k == 0 {
+        for row in c.chunks_mut(c_row_stride).take(m) {
+            row[..n].fill(T::zero());
+        }
+        return false;
+    }
+    assert!(a.len() > last(m, k, a_strides) && b.len() > last(k, n, b_strides));
+    true
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -6,7 +6,7 @@ mod shape;
 pub mod simd;
 
 pub use float::{f32s, f32s_mut, Float};
-pub use gemm::{gemm, gemm_serial, gemm_serial_strided, Transpose};
+pub use gemm::{gemm, gemm_serial, gemm_serial_strided, strided_product_needed, Transpose};
 pub use shape::Shape;
 
 use crate::error::{Error, Result};
