@@ -13,16 +13,68 @@ pub enum Transpose {
     Yes,
 }
 
-/// Below this many multiply-adds a product runs on one thread: splitting costs more.
-/// Measured on 2 cores (`benches/gemm_choice.rs`): the MLP's 32×784·784×128 (3.2M) is slower
-/// on two threads than on one, LeNet-5's 3200×150·150×16 (7.7M) and anything larger faster.
-const PARALLEL_WORK: usize = 1 << 22;
+/// Multiply-adds in one block of a product's output: the unit of work the threads share.
+/// Below two blocks' worth a product runs whole on one thread, where splitting would cost
+/// more than it saves (the 784-128-10 MLP's 32×784·784×128, 3.2M, measured on 2 cores).
+const BLOCK_WORK: usize = 1 << 21;
+
+/// The fewest rows or columns in a block: every block reads all of the operand the cut does
+/// not divide, so narrower blocks spend more on reading it again than they save.
+const MIN_BLOCK: usize = 64;
+
+/// The most blocks one product is cut into.
+const MOST_BLOCKS: usize = 8;
+
+/// Blocks start on multiples of this many rows or columns: whole register tiles of the
+/// gemm crate's kernels.
+const BLOCK_ALIGN: usize = 16;
+
+/// How a product's m×n output is cut into blocks that one task each computes whole: `count`
+/// blocks of about equal size along its rows or its columns, `len` of them.
+///
+/// The cut depends on the shape alone, never on the thread count, and never divides the sum
+/// over k: each element is summed in the same order however many threads share the blocks,
+/// so a product repeats bit for bit on any number of threads. Cutting rows makes every block
+/// read all of `b`, cutting columns all of `a`: the cut runs across the longer side, so that
+/// the operand read again is the smaller one. `count` is a power of two, so that 2, 4 or 8
+/// threads get equal shares. (The gemm crate's own threading cut the CIFAR MLP's
+/// 64×3072·3072×512 so that two threads ran slower than one.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Blocks {
+    along_rows: bool,
+    len: usize,
+    count: usize,
+}
+
+impl Blocks {
+    fn of(m: usize, n: usize, k: usize) -> Blocks {
+        let along_rows = m > n;
+        let len = if along_rows { m } else { n };
+        let work = m.saturating_mul(n).saturating_mul(k);
+        let most = (work / BLOCK_WORK).min(len / MIN_BLOCK).min(MOST_BLOCKS);
+        let count = if most < 2 { 1 } else { 1 << most.ilog2() };
+        Blocks {
+            along_rows,
+            len,
+            count,
+        }
+    }
+
+    /// Where block `i` starts; block `count` starts at `len`.
+    fn start(self, i: usize) -> usize {
+        if i == self.count {
+            self.len
+        } else {
+            i * self.len / self.count / BLOCK_ALIGN * BLOCK_ALIGN
+        }
+    }
+}
 
 /// `c = a·b` (or `c += a·b` when `accumulate`), with `a` logically m×k and `b` k×n,
 /// both row-major as stored and optionally transposed. `c` is m×n row-major.
 ///
-/// Threads split the output only, never the sum over k, so the result is the same for any
-/// thread count.
+/// Threads share blocks of the output cut by its shape alone, each summed whole over k by
+/// one thread, so the result is the same for any thread count.
 #[allow(clippy::too_many_arguments)]
 pub fn gemm<T: Float>(
     m: usize,
@@ -35,14 +87,13 @@ pub fn gemm<T: Float>(
     c: &mut [T],
     accumulate: bool,
 ) {
-    let threads = rayon::current_num_threads();
-    let parallel = m * n * k >= PARALLEL_WORK && threads > 1;
+    let parallel = rayon::current_num_threads() > 1;
     gemm_on(m, n, k, a, a_t, b, b_t, c, accumulate, parallel);
 }
 
 /// [`gemm()`] on the calling thread only: for a product that is one of many tasks already
 /// spread over the threads (a group of images), where splitting it again would only add
-/// hand-overs. The result is the same as [`gemm()`]'s.
+/// hand-overs. The result is the same as [`gemm()`]'s: the same blocks, one after another.
 #[allow(clippy::too_many_arguments)]
 pub fn gemm_serial<T: Float>(
     m: usize,
@@ -80,26 +131,17 @@ pub fn gemm_serial_strided<T: Float>(
     }
     // SAFETY: `strided_product_needed` bounds every index the strides describe.
     unsafe {
-        gemm::gemm(
+        crate_product(
             m,
             n,
             k,
-            c.as_mut_ptr(),
-            1,
-            c_row_stride as isize,
-            false,
             a.as_ptr(),
-            a_strides[1] as isize,
-            a_strides[0] as isize,
+            a_strides,
             b.as_ptr(),
-            b_strides[1] as isize,
-            b_strides[0] as isize,
-            T::zero(),
-            T::one(),
+            b_strides,
+            c.as_mut_ptr(),
+            c_row_stride,
             false,
-            false,
-            false,
-            gemm::Parallelism::None,
         );
     }
 }
@@ -159,47 +201,101 @@ fn gemm_on<T: Float>(
         }
         return;
     }
-    // (row stride, column stride) of each logical operand.
-    let (rsa, csa) = match a_t {
-        Transpose::No => (k as isize, 1),
-        Transpose::Yes => (1, m as isize),
+    // [row stride, column stride] of each logical operand.
+    let a_strides = match a_t {
+        Transpose::No => [k, 1],
+        Transpose::Yes => [1, m],
     };
-    let (rsb, csb) = match b_t {
-        Transpose::No => (n as isize, 1),
-        Transpose::Yes => (1, k as isize),
+    let b_strides = match b_t {
+        Transpose::No => [n, 1],
+        Transpose::Yes => [1, k],
     };
-    let parallelism = if parallel {
-        gemm::Parallelism::Rayon(rayon::current_num_threads())
+    let blocks = Blocks::of(m, n, k);
+    let operands = Operands {
+        a: a.as_ptr(),
+        b: b.as_ptr(),
+        c: c.as_mut_ptr(),
+    };
+    let block_product = |i: usize| {
+        let (start, end) = (blocks.start(i), blocks.start(i + 1));
+        let size = end - start;
+        let o = &operands;
+        // SAFETY: the assert above bounds every index the strides describe (contiguous m×k,
+        // k×n and m×n blocks), and each block of rows or columns of `c` is written by one
+        // call only.
+        unsafe {
+            if blocks.along_rows {
+                let a = o.a.add(start * a_strides[0]);
+                let c = o.c.add(start * n);
+                crate_product(size, n, k, a, a_strides, o.b, b_strides, c, n, accumulate);
+            } else {
+                let b = o.b.add(start * b_strides[1]);
+                let c = o.c.add(start);
+                crate_product(m, size, k, o.a, a_strides, b, b_strides, c, n, accumulate);
+            }
+        }
+    };
+    if parallel && blocks.count > 1 {
+        use rayon::prelude::*;
+        (0..blocks.count).into_par_iter().for_each(block_product);
     } else {
-        gemm::Parallelism::None
-    };
+        (0..blocks.count).for_each(block_product);
+    }
+}
+
+/// A product's operands as pointers, shared by the tasks that each write one block of `c`.
+struct Operands<T> {
+    a: *const T,
+    b: *const T,
+    c: *mut T,
+}
+
+// SAFETY: the tasks only read `a` and `b`, and write disjoint blocks of `c`.
+unsafe impl<T: Send> Sync for Operands<T> {}
+
+/// `c = a·b`, or `c += a·b` when `accumulate`, on the calling thread through the gemm crate:
+/// `a` (m×k) and `b` (k×n) at their [row stride, column stride], `c` (m×n) with rows
+/// `c_row_stride` apart.
+///
+/// # Safety
+/// Every element those strides reach for rows < m, columns < n and k < `k` must lie inside
+/// its allocation, and `c`'s must not overlap `a`'s or `b`'s.
+#[allow(clippy::too_many_arguments)]
+unsafe fn crate_product<T: Float>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: *const T,
+    a_strides: [usize; 2],
+    b: *const T,
+    b_strides: [usize; 2],
+    c: *mut T,
+    c_row_stride: usize,
+    accumulate: bool,
+) {
     // gemm computes dst = alpha·dst + beta·a·b, reading dst only when asked.
     let alpha = if accumulate { T::one() } else { T::zero() };
-    // SAFETY: the assert above bounds every index the strides describe: contiguous m×k,
-    // k×n and m×n blocks.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            a.as_ptr(),
-            csa,
-            rsa,
-            b.as_ptr(),
-            csb,
-            rsb,
-            alpha,
-            T::one(),
-            false,
-            false,
-            false,
-            parallelism,
-        );
-    }
+    gemm::gemm(
+        m,
+        n,
+        k,
+        c,
+        1,
+        c_row_stride as isize,
+        accumulate,
+        a,
+        a_strides[1] as isize,
+        a_strides[0] as isize,
+        b,
+        b_strides[1] as isize,
+        b_strides[0] as isize,
+        alpha,
+        T::one(),
+        false,
+        false,
+        false,
+        gemm::Parallelism::None,
+    );
 }
 
 #[cfg(test)]
@@ -316,19 +412,81 @@ mod tests {
     }
 
     #[test]
+    fn blocks_cover_the_longer_side_in_aligned_power_of_two_parts() {
+        for (m, n, k) in [
+            (64, 512, 3072),
+            (3072, 512, 64),
+            (32, 128, 784),
+            (1000, 7, 1 << 20),
+        ] {
+            let blocks = Blocks::of(m, n, k);
+            assert_eq!(blocks.along_rows, m > n);
+            assert_eq!(blocks.len, m.max(n));
+            assert!(blocks.count.is_power_of_two() && blocks.count <= MOST_BLOCKS);
+            assert_eq!(blocks.start(0), 0);
+            assert_eq!(blocks.start(blocks.count), blocks.len);
+            for i in 0..blocks.count {
+                let (start, end) = (blocks.start(i), blocks.start(i + 1));
+                assert!(
+                    start.is_multiple_of(BLOCK_ALIGN) && end - start >= MIN_BLOCK - BLOCK_ALIGN
+                );
+            }
+        }
+        assert_eq!(Blocks::of(64, 512, 3072).count, MOST_BLOCKS);
+        assert_eq!(
+            Blocks::of(32, 128, 784).count,
+            1,
+            "3.2M multiply-adds stay whole"
+        );
+        assert_eq!(
+            Blocks::of(1000, 7, 1 << 20).count,
+            8,
+            "at most len / MIN_BLOCK"
+        );
+    }
+
+    #[test]
+    fn blocked_products_match_the_definition_along_rows_and_columns() {
+        // 4 blocks of columns, then 4 of rows, each transposed or not and accumulated or not.
+        for (m, n, k) in [(40, 700, 300), (700, 40, 300)] {
+            assert_eq!(Blocks::of(m, n, k).count, 4);
+            let (a, b) = (values(m * k, 8), values(k * n, 9));
+            for (a_t, b_t) in [
+                (Transpose::No, Transpose::Yes),
+                (Transpose::Yes, Transpose::No),
+            ] {
+                for accumulate in [false, true] {
+                    let mut c1 = values(m * n, 10);
+                    let mut c2 = c1.clone();
+                    gemm(m, n, k, &a, a_t, &b, b_t, &mut c1, accumulate);
+                    naive(m, n, k, &a, a_t, &b, b_t, &mut c2, accumulate);
+                    for (x, y) in c1.iter().zip(&c2) {
+                        assert!((x - y).abs() < 1e-3, "{m}×{n}: {x} vs {y}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// `f` on a pool of `threads` threads.
+    fn on_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(f)
+    }
+
+    #[test]
     fn product_does_not_depend_on_the_thread_count() {
-        // Large enough (7.2M multiply-adds) to be split across threads.
+        // Cut along rows (3000×16, 7.2M multiply-adds), then a long sum (150×16 over 3000).
         let (m, n, k) = (3000, 16, 150);
         let (a, b) = (values(m * k, 4), values(k * n, 5));
         let run = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            let mut c = vec![0.0f32; m * n];
-            pool.install(|| gemm(m, n, k, &a, Transpose::No, &b, Transpose::No, &mut c, false));
-            let mut d = vec![0.0f32; k * n];
-            pool.install(|| {
+            on_threads(threads, || {
+                let mut c = vec![0.0f32; m * n];
+                gemm(m, n, k, &a, Transpose::No, &b, Transpose::No, &mut c, false);
+                let mut d = vec![0.0f32; k * n];
                 gemm(
                     k,
                     n,
@@ -339,11 +497,33 @@ mod tests {
                     Transpose::No,
                     &mut d,
                     false,
-                )
-            });
-            (c, d)
+                );
+                (c, d)
+            })
         };
         assert_eq!(run(1), run(2));
         assert_eq!(run(1), run(3));
+        // Cut along columns; the serial product gives the same bits.
+        let (m, n, k) = (40, 700, 300);
+        let (a, b) = (values(m * k, 11), values(k * n, 12));
+        let mut serial = vec![0.0f32; m * n];
+        gemm_serial(
+            m,
+            n,
+            k,
+            &a,
+            Transpose::No,
+            &b,
+            Transpose::No,
+            &mut serial,
+            false,
+        );
+        for threads in [2, 3] {
+            let mut c = vec![0.0f32; m * n];
+            on_threads(threads, || {
+                gemm(m, n, k, &a, Transpose::No, &b, Transpose::No, &mut c, false)
+            });
+            assert_eq!(c, serial, "{threads} threads");
+        }
     }
 }
