@@ -225,14 +225,18 @@ impl<T: Float> Backward<T> for MaxPoolBackward {
         };
         let (c, out_len, accumulate) = (w.channels, w.out_pixels() * w.channels, dx.accumulate);
         let tiles = tiles_cover(w);
+        let uncovered = match tiles {
+            Some(false) if !accumulate => Some(Uncovered::of(w)),
+            _ => None,
+        };
         dx.data
             .par_chunks_mut(w.in_len())
             .zip(io.grad_out().data().par_chunks(out_len))
             .zip(io.input(1).data().par_chunks(out_len))
             .for_each(|((dimage, g), argmax)| match tiles {
-                Some(covers_all) => {
-                    if !accumulate && !covers_all {
-                        dimage.fill(T::zero());
+                Some(_) => {
+                    if let Some(uncovered) = &uncovered {
+                        uncovered.zero(dimage, c);
                     }
                     route_tiles(w, g, argmax, dimage, accumulate);
                 }
@@ -249,6 +253,48 @@ impl<T: Float> Backward<T> for MaxPoolBackward {
                     }
                 }
             });
+    }
+}
+
+/// The input rows and columns that no window reaches, where windows do not overlap: the
+/// pixels [`route_tiles`] leaves alone. Zeroing only those, not the whole image before
+/// `route_tiles` writes the rest, writes each pixel once: in the MNIST CNN's 11×11 second
+/// feature map, 21 pixels are zeroed instead of 121.
+struct Uncovered {
+    rows: Vec<bool>,
+    cols: Vec<bool>,
+}
+
+impl Uncovered {
+    fn of(w: &Window) -> Uncovered {
+        let (mut rows, mut cols) = (vec![true; w.in_h], vec![true; w.in_w]);
+        for oy in 0..w.out_h {
+            let (_, y, n) = w.rows(oy);
+            rows[y..y + n].fill(false);
+        }
+        for ox in 0..w.out_w {
+            let (_, x, n) = w.cols(ox);
+            cols[x..x + n].fill(false);
+        }
+        Uncovered { rows, cols }
+    }
+
+    /// Zeroes the uncovered pixels of one image of `channels` channels.
+    fn zero<T: Float>(&self, image: &mut [T], channels: usize) {
+        let row_len = self.cols.len() * channels;
+        for (row, &uncovered) in image.chunks_exact_mut(row_len).zip(&self.rows) {
+            if uncovered {
+                row.fill(T::zero());
+                continue;
+            }
+            for (pixel, _) in row
+                .chunks_exact_mut(channels)
+                .zip(&self.cols)
+                .filter(|(_, &uncovered)| uncovered)
+            {
+                pixel.fill(T::zero());
+            }
+        }
     }
 }
 
