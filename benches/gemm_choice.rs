@@ -2,18 +2,14 @@
 //!
 //! The shapes are one training step of the 784-128-10 MLP at batch 32:
 //! forward X·W (32×784·784×128), weight gradient Xᵀ·G (784×32·32×128), and the small
-//! second layer. Run: `cargo bench --bench gemm_choice --features gemm` (set MATMUL_NUM_THREADS=1 or 2 for
+//! second layer. Run: `cargo bench --bench gemm_choice` (set MATMUL_NUM_THREADS=1 or 2 for
 //! matrixmultiply's threads; `gemm` gets the same count through its parallelism argument).
 
 use std::time::Instant;
 
-struct Case {
-    name: &'static str,
-    m: usize,
-    k: usize,
-    n: usize,
-    a_t: bool,
-}
+#[path = "common/crate_gemm.rs"]
+mod crate_gemm;
+use crate_gemm::{crate_gemm, Case};
 
 fn with_mm(c: &Case, a: &[f32], b: &[f32], out: &mut [f32]) {
     let (rsa, csa) = if c.a_t {
@@ -42,39 +38,12 @@ fn with_mm(c: &Case, a: &[f32], b: &[f32], out: &mut [f32]) {
 }
 
 fn with_gemm(c: &Case, a: &[f32], b: &[f32], out: &mut [f32], threads: usize) {
-    let (rsa, csa) = if c.a_t {
-        (1, c.m as isize)
-    } else {
-        (c.k as isize, 1)
-    };
-    let par = if threads > 1 {
+    let parallelism = if threads > 1 {
         gemm::Parallelism::Rayon(threads)
     } else {
         gemm::Parallelism::None
     };
-    unsafe {
-        gemm::gemm(
-            c.m,
-            c.n,
-            c.k,
-            out.as_mut_ptr(),
-            1,
-            c.n as isize,
-            false,
-            a.as_ptr(),
-            csa,
-            rsa,
-            b.as_ptr(),
-            1,
-            c.n as isize,
-            0.0f32,
-            1.0f32,
-            false,
-            false,
-            false,
-            par,
-        );
-    }
+    crate_gemm(c, a, b, out, parallelism);
 }
 
 /// Best mean time of a few rounds, each about 20 ms of calls.

@@ -9,13 +9,9 @@
 use nabla::tensor::{gemm, Transpose};
 use std::time::Instant;
 
-struct Case {
-    name: &'static str,
-    m: usize,
-    k: usize,
-    n: usize,
-    a_t: bool,
-}
+#[path = "common/crate_gemm.rs"]
+mod crate_gemm;
+use crate_gemm::{crate_gemm, Case};
 
 const fn case(name: &'static str, m: usize, k: usize, n: usize, a_t: bool) -> Case {
     Case { name, m, k, n, a_t }
@@ -24,37 +20,12 @@ const fn case(name: &'static str, m: usize, k: usize, n: usize, a_t: bool) -> Ca
 /// The gemm crate threading the whole product, as `gemm` did before it cut the output
 /// itself: on every thread from 4M multiply-adds, else on one.
 fn crate_threads(c: &Case, a: &[f32], b: &[f32], out: &mut [f32], threads: usize) {
-    let (rsa, csa) = if c.a_t { (1, c.m) } else { (c.k, 1) };
-    let par = if c.m * c.n * c.k >= 1 << 22 {
+    let parallelism = if c.m * c.n * c.k >= 1 << 22 {
         gemm::Parallelism::Rayon(threads)
     } else {
         gemm::Parallelism::None
     };
-    assert!(a.len() >= c.m * c.k && b.len() >= c.k * c.n && out.len() >= c.m * c.n);
-    // SAFETY: the assert bounds the contiguous m×k, k×n and m×n blocks the strides describe.
-    unsafe {
-        gemm::gemm(
-            c.m,
-            c.n,
-            c.k,
-            out.as_mut_ptr(),
-            1,
-            c.n as isize,
-            false,
-            a.as_ptr(),
-            csa as isize,
-            rsa as isize,
-            b.as_ptr(),
-            1,
-            c.n as isize,
-            0.0f32,
-            1.0f32,
-            false,
-            false,
-            false,
-            par,
-        );
-    }
+    crate_gemm(c, a, b, out, parallelism);
 }
 
 /// Seconds per call over a round of about 10 ms.

@@ -37,8 +37,8 @@ const BLOCK_ALIGN: usize = 16;
 /// so a product repeats bit for bit on any number of threads. Cutting rows makes every block
 /// read all of `b`, cutting columns all of `a`: the cut runs across the longer side, so that
 /// the operand read again is the smaller one. `count` is a power of two, so that 2, 4 or 8
-/// threads get equal shares. (The gemm crate's own threading cut the CIFAR MLP's
-/// 64×3072·3072×512 so that two threads ran slower than one.)
+/// threads get equal shares. (On a processor with AVX2 alone, the gemm crate's own threading
+/// cut the CIFAR MLP's 64×3072·3072×512 so that two threads ran slower than one.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Blocks {
     along_rows: bool,
