@@ -11,7 +11,6 @@ pub use sgd::Sgd;
 
 use crate::autograd::{Gradients, ParamId, ParamStore};
 use crate::error::{Error, Result};
-use crate::tensor::simd::with_wide_simd;
 use crate::tensor::{Float, Tensor};
 use serde::{Deserialize, Serialize};
 
@@ -319,6 +318,7 @@ const CHUNK: usize = 64 * 1024;
 
 /// Runs `f` over matching chunks of a parameter, a slot pair and a gradient, in parallel.
 /// Each element's update is independent, so the result does not depend on the thread count.
+/// `f` chooses its own vector width (a `wide_simd_fn!`).
 pub(crate) fn par_zip4<T: Float>(
     w: &mut [T],
     a: &mut [T],
@@ -329,11 +329,11 @@ pub(crate) fn par_zip4<T: Float>(
     use rayon::prelude::*;
     assert!(a.len() == w.len() && b.len() == w.len() && g.len() == w.len());
     if w.len() <= CHUNK || rayon::current_num_threads() == 1 {
-        return with_wide_simd(|| f(w, a, b, g));
+        return f(w, a, b, g);
     }
     w.par_chunks_mut(CHUNK)
         .zip(a.par_chunks_mut(CHUNK))
         .zip(b.par_chunks_mut(CHUNK))
         .zip(g.par_chunks(CHUNK))
-        .for_each(|(((w, a), b), g)| with_wide_simd(|| f(w, a, b, g)));
+        .for_each(|(((w, a), b), g)| f(w, a, b, g));
 }
