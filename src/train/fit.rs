@@ -4,6 +4,7 @@ use super::batches::BatchSource;
 use super::callbacks::{BatchLogs, Callback, Control};
 use super::history::{EpochLogs, History};
 use super::progress::{Progress, Stream, Verbosity};
+use super::warm_workers::WarmWorkers;
 use super::Sequential;
 use crate::error::{Error, Result};
 use crate::tensor::Float;
@@ -84,7 +85,8 @@ impl<T: Float> Sequential<T> {
     /// With several threads, call it from inside a rayon pool
     /// (`pool.install(|| model.fit(..))`), as the `nabla` command does: parallel work started
     /// from outside a pool is handed over and waited for, which costs more than a small
-    /// model's whole step.
+    /// model's whole step. Inside one, the pool's other threads keep polling for work while
+    /// it trains, and go back to sleep a few milliseconds after it returns.
     pub fn fit(
         &mut self,
         data: &dyn BatchSource<T>,
@@ -157,6 +159,7 @@ impl<T: Float> Sequential<T> {
             }
         }
         let first_epoch = resume.as_ref().map_or(options.initial_epoch, |p| p.epoch);
+        let warm = WarmWorkers::new();
         'epochs: for epoch in first_epoch..options.epochs {
             let start = Instant::now();
             let mut progress = Progress::new(steps, options.verbosity, options.stream);
@@ -200,6 +203,7 @@ impl<T: Float> Sequential<T> {
                     }
                     return Ok(history);
                 }
+                warm.keep_warm();
                 let (x, y) = self.gather(data, indices);
                 let result = self.train_on_batch(x, y)?;
                 if !result.loss.is_finite() {

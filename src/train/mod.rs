@@ -13,6 +13,7 @@ pub mod saving;
 mod sequential;
 mod stages;
 mod summary;
+mod warm_workers;
 
 pub use batches::{BatchSource, TensorData};
 pub use callbacks::{

@@ -2,6 +2,7 @@
 
 use super::batches::BatchSource;
 use super::summary::{format_summary, SummaryRow};
+use super::warm_workers::WarmWorkers;
 use crate::autograd::{BufferPool, Gradients, ParamStore, Tape, Var};
 use crate::error::{Error, Result};
 use crate::nn::budget::Budget;
@@ -422,7 +423,9 @@ impl<T: Float> Sequential<T> {
             return Err(Error::invalid("cannot evaluate on zero samples"));
         }
         let (mut loss_sum, mut correct) = (0.0, 0);
+        let warm = WarmWorkers::new();
         for chunk in indices.chunks(self.inference_block(batch_size)) {
+            warm.keep_warm();
             let (x, y) = self.gather(source, chunk);
             let r = self.run_batch(x, y, Mode::Evaluate)?;
             loss_sum += r.loss * chunk.len() as f64;
@@ -468,7 +471,9 @@ impl<T: Float> Sequential<T> {
         let out_width: usize = self.output_shape().iter().product();
         let mut result = Vec::with_capacity(n * out_width);
         let indices: Vec<usize> = (0..n).collect();
+        let warm = WarmWorkers::new();
         for chunk in indices.chunks(self.inference_block(batch_size)) {
+            warm.keep_warm();
             let (x, y) = self.gather(data, chunk);
             self.pool.give(y);
             let Sequential {
