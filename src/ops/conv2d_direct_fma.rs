@@ -6,7 +6,10 @@
 //! an epoch in the forward, 14% in ∂L/∂W). Here each accumulator is one whole 256-bit
 //! register, `R` of them per output pixel (filters padded to 8·R), and one FMA adds each
 //! product: a·b + c rounded once, so results differ from the generic path in the last bits,
-//! but not between runs or thread counts.
+//! but not between runs or thread counts. Where the processor has AVX-512 and the padded
+//! filters fill 16-lane registers, the forward runs the same code on those (one macro, both
+//! instruction sets): half the instructions per product, twice the pixels per pass, and the
+//! same bits as on AVX2.
 
 #[cfg(target_arch = "x86_64")]
 use super::window::Window;
@@ -25,31 +28,29 @@ pub(super) fn available() -> bool {
     }
 }
 
-/// Accumulator registers the kernels keep live, of AVX2's 16: the rest hold the weights or
-/// gradients being read and the broadcast input value.
+/// The instruction sets the forward runs on.
 #[cfg(target_arch = "x86_64")]
-const ACCUMULATORS: usize = 12;
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Isa {
+    Avx2,
+    Avx512,
+}
 
-/// Output pixels (forward) or kernel positions (∂L/∂W) one pass holds for `R` registers of
-/// filters: as many as fit in [`ACCUMULATORS`] and in the 15 − R registers that the R read
-/// and the broadcast leave. 32 filters in 3 × 4 accumulators, with 4 + 1 more, spilled two
-/// of them to the stack on every FMA (perf annotate on the MNIST CNN's first convolution).
 #[cfg(target_arch = "x86_64")]
-const fn per_pass(r: usize) -> usize {
-    let most = if ACCUMULATORS < 15 - r {
-        ACCUMULATORS
-    } else {
-        15 - r
-    };
-    if most / r == 0 {
-        1
-    } else {
-        most / r
+impl Isa {
+    /// Whether the forward runs here on this instruction set for `lanes` padded filters:
+    /// AVX-512 needs whole 16-lane registers (16, 32 or 64 filters after padding).
+    pub(super) fn runs(self, lanes: usize) -> bool {
+        match self {
+            Isa::Avx2 => available(),
+            Isa::Avx512 => lanes.is_multiple_of(16) && std::is_x86_feature_detected!("avx512f"),
+        }
     }
 }
 
-/// The forward for one image; `wide` is the kernel as (depth, 8·R), filters zero-padded.
-/// The caller checks [`available`] first.
+/// The forward for one image; `wide` is the kernel as (depth, lanes), filters zero-padded
+/// to 8, 16, 32 or 64 lanes. On AVX-512 where the lanes fill 16-wide registers: LeNet-5's
+/// second convolution and the MNIST CNN's first. The caller checks [`available`] first.
 #[cfg(target_arch = "x86_64")]
 pub(super) fn forward_image(
     w: &Window,
@@ -59,141 +60,240 @@ pub(super) fn forward_image(
     out: &mut [f32],
 ) {
     let lanes = wide.len() / (w.k_h * w.k_w * w.channels);
-    // SAFETY (all arms): `available()` was checked by the caller; the kernels index only
-    // within the slices, whose lengths the window describes.
-    unsafe {
-        match lanes {
-            8 => forward::<1, 8>(w, image, wide, filters, out),
-            16 => forward::<2, { per_pass(2) }>(w, image, wide, filters, out),
-            32 => forward::<4, { per_pass(4) }>(w, image, wide, filters, out),
-            _ => forward::<8, 1>(w, image, wide, filters, out),
-        }
-    }
+    let isa = if Isa::Avx512.runs(lanes) {
+        Isa::Avx512
+    } else {
+        Isa::Avx2
+    };
+    forward_image_on(isa, w, image, wide, filters, out);
 }
 
-/// `PX` output pixels of one row at a time where their windows lie inside the image (then 4,
-/// 2 and 1 for the rest of the row), each with `R` accumulator registers; border windows one
-/// at a time.
+/// [`forward_image`] on `isa`, which must run here. Each lane sums the same products in the
+/// same order on either, so the two give the same bits.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn forward<const R: usize, const PX: usize>(
+pub(super) fn forward_image_on(
+    isa: Isa,
     w: &Window,
     image: &[f32],
     wide: &[f32],
     filters: usize,
     out: &mut [f32],
 ) {
-    let whole = |ox: usize, count: usize| {
-        ox + count <= w.out_w && w.cols(ox).2 == w.k_w && w.cols(ox + count - 1).2 == w.k_w
-    };
-    for oy in 0..w.out_h {
-        let mut ox = 0;
-        while ox < w.out_w {
-            ox += if whole(ox, PX) {
-                whole_windows::<R, PX>(w, image, wide, filters, out, oy, ox)
-            } else if PX > 4 && whole(ox, 4) {
-                whole_windows::<R, 4>(w, image, wide, filters, out, oy, ox)
-            } else if PX > 2 && whole(ox, 2) {
-                whole_windows::<R, 2>(w, image, wide, filters, out, oy, ox)
-            } else {
-                clipped_window::<R>(w, image, wide, filters, out, oy, ox)
-            };
+    let lanes = wide.len() / (w.k_h * w.k_w * w.channels);
+    assert!(isa.runs(lanes));
+    // SAFETY (all arms): the processor has the instructions (asserted above); the kernels
+    // index only within the slices, whose lengths the window describes.
+    unsafe {
+        match (isa, lanes) {
+            (Isa::Avx2, 8) => avx2::forward::<1, 8>(w, image, wide, filters, out),
+            (Isa::Avx2, 16) => {
+                avx2::forward::<2, { avx2::per_pass(2) }>(w, image, wide, filters, out)
+            }
+            (Isa::Avx2, 32) => {
+                avx2::forward::<4, { avx2::per_pass(4) }>(w, image, wide, filters, out)
+            }
+            (Isa::Avx2, _) => avx2::forward::<8, 1>(w, image, wide, filters, out),
+            (Isa::Avx512, 16) => {
+                avx512::forward::<1, { avx512::per_pass(1) }>(w, image, wide, filters, out)
+            }
+            (Isa::Avx512, 32) => {
+                avx512::forward::<2, { avx512::per_pass(2) }>(w, image, wide, filters, out)
+            }
+            (Isa::Avx512, _) => {
+                avx512::forward::<4, { avx512::per_pass(4) }>(w, image, wide, filters, out)
+            }
         }
     }
 }
 
-/// Output pixels `ox..ox + P` of row `oy`, whose windows lie inside the image along x: `P`
-/// windows side by side, `stride · channels` apart in the input. Returns `P`.
+/// One forward per instruction set, the same code on its registers: `R` registers of
+/// filters per output pixel, as many pixels at once as the accumulators allow.
 #[cfg(target_arch = "x86_64")]
-#[inline(always)]
-unsafe fn whole_windows<const R: usize, const P: usize>(
-    w: &Window,
-    image: &[f32],
-    wide: &[f32],
-    filters: usize,
-    out: &mut [f32],
-    oy: usize,
-    ox: usize,
-) -> usize {
-    let (fp, c) = (8 * R, w.channels);
-    let (span, step) = (w.k_w * c, w.stride_w * c);
-    let (ki, iy, nh) = w.rows(oy);
-    let ix = w.cols(ox).1;
-    let mut acc = [[_mm256_setzero_ps(); R]; P];
-    for r in 0..nh {
-        let src = ((iy + r) * w.in_w + ix) * c;
-        let block = (ki + r) * span * fp;
-        assert!(src + (P - 1) * step + span <= image.len());
-        assert!(block + span * fp <= wide.len());
-        let (xp, wp) = (image.as_ptr().add(src), wide.as_ptr().add(block));
-        for t in 0..span {
-            let mut wv = [_mm256_setzero_ps(); R];
-            for (k, v) in wv.iter_mut().enumerate() {
-                *v = _mm256_loadu_ps(wp.add(t * fp + 8 * k));
+macro_rules! direct_forward {
+    ($name:ident, $features:literal, $register:ty, $lanes:literal, $accumulators:literal,
+     $registers:literal, $zero:ident, $load:ident, $splat:ident, $fma:ident, $store:ident) => {
+        mod $name {
+            use super::Window;
+            use std::arch::x86_64::*;
+
+            const LANES: usize = $lanes;
+
+            /// Output pixels (forward) or kernel positions (∂L/∂W) one pass holds for `r`
+            /// registers of filters: as many as fit in the accumulators and in the registers
+            /// that the `r` read and the broadcast leave (32 filters in 3 × 4 of AVX2's
+            /// accumulators, with 4 + 1 more, spilled two of them to the stack on every FMA:
+            /// perf annotate on the MNIST CNN's first convolution).
+            pub(super) const fn per_pass(r: usize) -> usize {
+                let free = $registers - 1 - r;
+                let most = if $accumulators < free {
+                    $accumulators
+                } else {
+                    free
+                };
+                if most / r == 0 {
+                    1
+                } else {
+                    most / r
+                }
             }
-            for (p, acc) in acc.iter_mut().enumerate() {
-                let xv = _mm256_broadcast_ss(&*xp.add(p * step + t));
-                for (a, &v) in acc.iter_mut().zip(&wv) {
-                    *a = _mm256_fmadd_ps(xv, v, *a);
+
+            /// `PX` output pixels of one row at a time where their windows lie inside the
+            /// image (then 8, 4, 2 and 1 for the rest of the row), each with `R` accumulator
+            /// registers; border windows one at a time.
+            #[target_feature(enable = $features)]
+            pub(super) unsafe fn forward<const R: usize, const PX: usize>(
+                w: &Window,
+                image: &[f32],
+                wide: &[f32],
+                filters: usize,
+                out: &mut [f32],
+            ) {
+                let whole = |ox: usize, count: usize| {
+                    ox + count <= w.out_w
+                        && w.cols(ox).2 == w.k_w
+                        && w.cols(ox + count - 1).2 == w.k_w
+                };
+                for oy in 0..w.out_h {
+                    let mut ox = 0;
+                    while ox < w.out_w {
+                        ox += if whole(ox, PX) {
+                            whole_windows::<R, PX>(w, image, wide, filters, out, oy, ox)
+                        } else if PX > 8 && whole(ox, 8) {
+                            whole_windows::<R, 8>(w, image, wide, filters, out, oy, ox)
+                        } else if PX > 4 && whole(ox, 4) {
+                            whole_windows::<R, 4>(w, image, wide, filters, out, oy, ox)
+                        } else if PX > 2 && whole(ox, 2) {
+                            whole_windows::<R, 2>(w, image, wide, filters, out, oy, ox)
+                        } else {
+                            clipped_window::<R>(w, image, wide, filters, out, oy, ox)
+                        };
+                    }
+                }
+            }
+
+            /// Output pixels `ox..ox + P` of row `oy`, whose windows lie inside the image
+            /// along x: `P` windows side by side, `stride · channels` apart in the input.
+            /// Returns `P`.
+            #[inline(always)]
+            unsafe fn whole_windows<const R: usize, const P: usize>(
+                w: &Window,
+                image: &[f32],
+                wide: &[f32],
+                filters: usize,
+                out: &mut [f32],
+                oy: usize,
+                ox: usize,
+            ) -> usize {
+                let (fp, c) = (LANES * R, w.channels);
+                let (span, step) = (w.k_w * c, w.stride_w * c);
+                let (ki, iy, nh) = w.rows(oy);
+                let ix = w.cols(ox).1;
+                let mut acc = [[$zero(); R]; P];
+                for r in 0..nh {
+                    let src = ((iy + r) * w.in_w + ix) * c;
+                    let block = (ki + r) * span * fp;
+                    assert!(src + (P - 1) * step + span <= image.len());
+                    assert!(block + span * fp <= wide.len());
+                    let (xp, wp) = (image.as_ptr().add(src), wide.as_ptr().add(block));
+                    for t in 0..span {
+                        let mut wv = [$zero(); R];
+                        for (k, v) in wv.iter_mut().enumerate() {
+                            *v = $load(wp.add(t * fp + LANES * k));
+                        }
+                        for (p, acc) in acc.iter_mut().enumerate() {
+                            let xv = $splat(*xp.add(p * step + t));
+                            for (a, &v) in acc.iter_mut().zip(&wv) {
+                                *a = $fma(xv, v, *a);
+                            }
+                        }
+                    }
+                }
+                for (p, acc) in acc.iter().enumerate() {
+                    store(
+                        acc,
+                        &mut out[(oy * w.out_w + ox + p) * filters..][..filters],
+                    );
+                }
+                P
+            }
+
+            /// Output pixel `ox` of row `oy`, whose window the border clips. Returns 1.
+            #[inline(always)]
+            unsafe fn clipped_window<const R: usize>(
+                w: &Window,
+                image: &[f32],
+                wide: &[f32],
+                filters: usize,
+                out: &mut [f32],
+                oy: usize,
+                ox: usize,
+            ) -> usize {
+                let (fp, c) = (LANES * R, w.channels);
+                let (ki, iy, nh) = w.rows(oy);
+                let (kj, ix, nw) = w.cols(ox);
+                let mut acc = [$zero(); R];
+                for r in 0..nh {
+                    let src = &image[((iy + r) * w.in_w + ix) * c..][..nw * c];
+                    let block = &wide[((ki + r) * w.k_w + kj) * c * fp..][..nw * c * fp];
+                    for (x, row) in src.iter().zip(block.chunks_exact(fp)) {
+                        let xv = $splat(*x);
+                        for (k, a) in acc.iter_mut().enumerate() {
+                            *a = $fma(xv, $load(row.as_ptr().add(LANES * k)), *a);
+                        }
+                    }
+                }
+                store(&acc, &mut out[(oy * w.out_w + ox) * filters..][..filters]);
+                1
+            }
+
+            /// One pixel's accumulators into its `filters` outputs, dropping the padding
+            /// lanes.
+            #[inline(always)]
+            unsafe fn store<const R: usize>(acc: &[$register; R], dst: &mut [f32]) {
+                if dst.len() == LANES * R {
+                    for (k, a) in acc.iter().enumerate() {
+                        $store(dst.as_mut_ptr().add(LANES * k), *a);
+                    }
+                } else {
+                    let mut spill = [0.0f32; 64];
+                    for (k, a) in acc.iter().enumerate() {
+                        $store(spill.as_mut_ptr().add(LANES * k), *a);
+                    }
+                    dst.copy_from_slice(&spill[..dst.len()]);
                 }
             }
         }
-    }
-    for (p, acc) in acc.iter().enumerate() {
-        store(
-            acc,
-            &mut out[(oy * w.out_w + ox + p) * filters..][..filters],
-        );
-    }
-    P
+    };
 }
 
-/// Output pixel `ox` of row `oy`, whose window the border clips. Returns 1.
 #[cfg(target_arch = "x86_64")]
-#[inline(always)]
-unsafe fn clipped_window<const R: usize>(
-    w: &Window,
-    image: &[f32],
-    wide: &[f32],
-    filters: usize,
-    out: &mut [f32],
-    oy: usize,
-    ox: usize,
-) -> usize {
-    let (fp, c) = (8 * R, w.channels);
-    let (ki, iy, nh) = w.rows(oy);
-    let (kj, ix, nw) = w.cols(ox);
-    let mut acc = [_mm256_setzero_ps(); R];
-    for r in 0..nh {
-        let src = &image[((iy + r) * w.in_w + ix) * c..][..nw * c];
-        let block = &wide[((ki + r) * w.k_w + kj) * c * fp..][..nw * c * fp];
-        for (x, row) in src.iter().zip(block.chunks_exact(fp)) {
-            let xv = _mm256_broadcast_ss(x);
-            for (k, a) in acc.iter_mut().enumerate() {
-                *a = _mm256_fmadd_ps(xv, _mm256_loadu_ps(row.as_ptr().add(8 * k)), *a);
-            }
-        }
-    }
-    store(&acc, &mut out[(oy * w.out_w + ox) * filters..][..filters]);
-    1
-}
-
-/// One pixel's accumulators into its `filters` outputs, dropping the padding lanes.
+direct_forward!(
+    avx2,
+    "avx2,fma",
+    __m256,
+    8,
+    12,
+    16,
+    _mm256_setzero_ps,
+    _mm256_loadu_ps,
+    _mm256_set1_ps,
+    _mm256_fmadd_ps,
+    _mm256_storeu_ps
+);
 #[cfg(target_arch = "x86_64")]
-#[inline(always)]
-unsafe fn store<const R: usize>(acc: &[__m256; R], dst: &mut [f32]) {
-    if dst.len() == 8 * R {
-        for (k, a) in acc.iter().enumerate() {
-            _mm256_storeu_ps(dst.as_mut_ptr().add(8 * k), *a);
-        }
-    } else {
-        let mut spill = [0.0f32; 64];
-        for (k, a) in acc.iter().enumerate() {
-            _mm256_storeu_ps(spill.as_mut_ptr().add(8 * k), *a);
-        }
-        dst.copy_from_slice(&spill[..dst.len()]);
-    }
-}
+direct_forward!(
+    avx512,
+    "avx512f",
+    __m512,
+    16,
+    24,
+    32,
+    _mm512_setzero_ps,
+    _mm512_loadu_ps,
+    _mm512_set1_ps,
+    _mm512_fmadd_ps,
+    _mm512_storeu_ps
+);
 
 /// Adds one image's ∂L/∂W to `partial`, laid out as (depth, 8·R); `padded_g` is the image's
 /// G with its filters padded to 8·R lanes. Windows inside the image only: the caller adds
@@ -211,7 +311,7 @@ pub(super) fn kernel_grad_inside(
     let span = w.k_w * w.channels;
     // As many kernel positions at once as there are accumulators for; a divisor of the
     // kernel row, so that every block is whole.
-    let most = per_pass(lanes / 8);
+    let most = avx2::per_pass(lanes / 8);
     let tb = (1..=most)
         .rev()
         .find(|b| span.is_multiple_of(*b))
@@ -289,6 +389,57 @@ unsafe fn kernel_grad<const R: usize, const TB: usize>(
                     let dst = row[8 * k..][..8].as_mut_ptr();
                     _mm256_storeu_ps(dst, _mm256_add_ps(_mm256_loadu_ps(dst), *a));
                 }
+            }
+        }
+    }
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    use super::*;
+    use crate::ops::window::Padding;
+
+    #[test]
+    fn avx512_forward_gives_the_avx2_bits() {
+        if !available() {
+            return;
+        }
+        // 16, 32 and 64 padded lanes (13, 32 and 40 filters), inside and clipped windows,
+        // rows wider and narrower than a pass of pixels.
+        for (dims, kernel, strides, padding, filters) in [
+            ([1, 14, 14, 6], [5, 5], [1, 1], Padding::Valid, 16),
+            ([1, 28, 28, 1], [3, 3], [1, 1], Padding::Valid, 32),
+            ([1, 30, 31, 2], [3, 3], [1, 1], Padding::Same, 13),
+            ([1, 9, 11, 3], [4, 2], [2, 1], Padding::Same, 40),
+        ] {
+            let w = Window::new("test", &dims, kernel, strides, padding).unwrap();
+            let lanes = crate::ops::conv2d_direct::padded_filters(filters);
+            let depth = w.k_h * w.k_w * w.channels;
+            let image: Vec<f32> = (0..w.in_len()).map(|i| (i as f32 * 0.37).sin()).collect();
+            let wide: Vec<f32> = (0..depth * lanes)
+                .map(|i| {
+                    if i % lanes < filters {
+                        (i as f32 * 0.11).cos()
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            let mut outs = Vec::new();
+            for isa in [Isa::Avx2, Isa::Avx512] {
+                if !isa.runs(lanes) {
+                    continue;
+                }
+                let mut out = vec![f32::NAN; w.out_pixels() * filters];
+                forward_image_on(isa, &w, &image, &wide, filters, &mut out);
+                assert!(
+                    out.iter().all(|v| v.is_finite()),
+                    "{isa:?}: a pixel not written"
+                );
+                outs.push(out.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+            }
+            if let [avx2, avx512] = &outs[..] {
+                assert_eq!(avx2, avx512, "{dims:?} {kernel:?} with {filters} filters");
             }
         }
     }
