@@ -7,6 +7,9 @@ use crate::error::{Error, Result};
 use crate::tensor::simd::with_wide_simd;
 use crate::tensor::Float;
 
+/// Pixels per task when a batch of `u8` images is converted on several threads.
+const PARALLEL_GATHER: usize = 32 * 1024;
+
 /// Sample values as stored.
 #[derive(Clone, Debug)]
 pub enum Features {
@@ -179,7 +182,6 @@ impl Dataset {
     /// batch path of every training step, so each case is a tight loop of its own.
     pub fn write_samples<T: Float>(&self, indices: &[usize], out: &mut [T]) {
         let n = self.sample_len();
-        let rows = indices.iter().zip(out.chunks_exact_mut(n));
         match (&self.features, &self.transform) {
             (Features::U8(pixels), Transform::Identity | Transform::Scale(_)) => {
                 let scale = match self.transform {
@@ -187,17 +189,31 @@ impl Dataset {
                     _ => 1.0,
                 };
                 // Converted and scaled 8 at a time (AVX2): twice as fast as looking each
-                // byte up in a 256-entry table, which does not vectorize.
-                with_wide_simd(|| {
-                    for (&i, row) in rows {
-                        for (o, &p) in row.iter_mut().zip(&pixels[i * n..(i + 1) * n]) {
-                            *o = T::of((p as f32 * scale) as f64);
+                // byte up in a 256-entry table, which does not vectorize. The rows lie
+                // anywhere in the dataset, so the time goes to waiting for them from memory:
+                // a large batch is shared between the threads.
+                let convert = |indices: &[usize], out: &mut [T]| {
+                    with_wide_simd(|| {
+                        for (&i, row) in indices.iter().zip(out.chunks_exact_mut(n)) {
+                            for (o, &p) in row.iter_mut().zip(&pixels[i * n..(i + 1) * n]) {
+                                *o = T::of((p as f32 * scale) as f64);
+                            }
                         }
-                    }
-                })
+                    })
+                };
+                let rows_per_task = PARALLEL_GATHER.div_ceil(n.max(1));
+                if indices.len() > rows_per_task {
+                    use rayon::prelude::*;
+                    indices
+                        .par_chunks(rows_per_task)
+                        .zip(out.par_chunks_mut(rows_per_task * n))
+                        .for_each(|(indices, out)| convert(indices, out));
+                } else {
+                    convert(indices, out);
+                }
             }
             (features, transform) => {
-                for (&i, row) in rows {
+                for (&i, row) in indices.iter().zip(out.chunks_exact_mut(n)) {
                     let base = i * n;
                     for (j, o) in row.iter_mut().enumerate() {
                         let v = features.get(base + j);
@@ -222,5 +238,39 @@ impl Dataset {
     pub fn write_one_hot<T: Float>(&self, index: usize, out: &mut [T]) {
         out.fill(T::zero());
         out[self.labels[index] as usize] = T::one();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_shared_between_threads_equals_its_samples_one_by_one() {
+        // 300 images of 28x28: a batch of 250 spans several tasks, the last one short.
+        let (count, n) = (300, 784);
+        let pixels: Vec<u8> = (0..count * n).map(|i| (i * 7 % 251) as u8).collect();
+        let data = Dataset::new(
+            Features::U8(pixels),
+            vec![28, 28, 1],
+            vec![0; count],
+            vec!["a".into()],
+        )
+        .unwrap()
+        .scaled();
+        let indices: Vec<usize> = (0..250).map(|i| i * 37 % count).collect();
+        assert!(indices.len() * n > 2 * PARALLEL_GATHER);
+        let mut batch = vec![f32::NAN; indices.len() * n];
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        pool.install(|| data.write_samples(&indices, &mut batch));
+        let mut one = vec![0.0f32; n];
+        for (&i, row) in indices.iter().zip(batch.chunks_exact(n)) {
+            data.write_sample(i, &mut one);
+            assert_eq!(row, &one[..]);
+            assert_eq!(row[5], data.features.get(i * n + 5) * (1.0 / 255.0));
+        }
     }
 }
