@@ -7,14 +7,12 @@
 //! register, `R` of them per output pixel (filters padded to 8·R), and one FMA adds each
 //! product: a·b + c rounded once, so results differ from the generic path in the last bits,
 //! but not between runs or thread counts. Where the processor has AVX-512 and the padded
-//! filters fill 16-lane registers, the forward runs the same code on those (one macro, both
-//! instruction sets): half the instructions per product, twice the pixels per pass, and the
-//! same bits as on AVX2.
+//! filters fill 16-lane registers, both run the same code on those (one macro, both
+//! instruction sets): half the instructions per product, twice the pixels or kernel
+//! positions per pass, and the same bits as on AVX2.
 
 #[cfg(target_arch = "x86_64")]
 use super::window::Window;
-#[cfg(target_arch = "x86_64")]
-use std::arch::x86_64::*;
 
 /// Whether the processor runs these kernels.
 pub(super) fn available() -> bool {
@@ -106,12 +104,13 @@ pub(super) fn forward_image_on(
     }
 }
 
-/// One forward per instruction set, the same code on its registers: `R` registers of
-/// filters per output pixel, as many pixels at once as the accumulators allow.
+/// The forward and ∂L/∂W per instruction set, the same code on its registers: `R` registers
+/// of filters per output pixel or kernel position, as many at once as the accumulators allow.
 #[cfg(target_arch = "x86_64")]
 macro_rules! direct_forward {
     ($name:ident, $features:literal, $register:ty, $lanes:literal, $accumulators:literal,
-     $registers:literal, $zero:ident, $load:ident, $splat:ident, $fma:ident, $store:ident) => {
+     $registers:literal, $zero:ident, $load:ident, $splat:ident, $fma:ident, $add:ident,
+     $store:ident) => {
         mod $name {
             use super::Window;
             use std::arch::x86_64::*;
@@ -246,6 +245,65 @@ macro_rules! direct_forward {
                 1
             }
 
+            /// For each kernel row and each `TB` consecutive (column, channel) positions of
+            /// it, the sum over all inside pixels of x[window, t] · G[pixel], in `TB`·`R`
+            /// registers.
+            #[target_feature(enable = $features)]
+            pub(super) unsafe fn kernel_grad<const R: usize, const TB: usize>(
+                w: &Window,
+                image: &[f32],
+                padded_g: &[f32],
+                rows: std::ops::Range<usize>,
+                cols: std::ops::Range<usize>,
+                partial: &mut [f32],
+            ) {
+                let fp = LANES * R;
+                let c = w.channels;
+                let span = w.k_w * c;
+                let (xp, gp) = (image.as_ptr(), padded_g.as_ptr());
+                if rows.is_empty() || cols.is_empty() {
+                    return;
+                }
+                // The last pixel read, bounds-checked once for the whole loop below.
+                let last_x = ((w.rows(rows.end - 1).1 + w.k_h - 1) * w.in_w
+                    + (cols.end - 1) * w.stride_w
+                    - w.pad_left)
+                    * c
+                    + span;
+                assert!(last_x <= image.len());
+                assert!(((rows.end - 1) * w.out_w + cols.end) * fp <= padded_g.len());
+                for i in 0..w.k_h {
+                    for t0 in (0..span).step_by(TB) {
+                        let mut acc = [[$zero(); R]; TB];
+                        for oy in rows.clone() {
+                            let iy = w.rows(oy).1 + i;
+                            for ox in cols.clone() {
+                                let ix = ox * w.stride_w - w.pad_left;
+                                let xs = (iy * w.in_w + ix) * c + t0;
+                                let gs = (oy * w.out_w + ox) * fp;
+                                let mut gv = [$zero(); R];
+                                for (k, v) in gv.iter_mut().enumerate() {
+                                    *v = $load(gp.add(gs + LANES * k));
+                                }
+                                for (b, acc) in acc.iter_mut().enumerate() {
+                                    let xv = $splat(*xp.add(xs + b));
+                                    for (a, &v) in acc.iter_mut().zip(&gv) {
+                                        *a = $fma(xv, v, *a);
+                                    }
+                                }
+                            }
+                        }
+                        let block = &mut partial[(i * span + t0) * fp..][..TB * fp];
+                        for (row, acc) in block.chunks_exact_mut(fp).zip(&acc) {
+                            for (k, a) in acc.iter().enumerate() {
+                                let dst = row[LANES * k..][..LANES].as_mut_ptr();
+                                $store(dst, $add($load(dst), *a));
+                            }
+                        }
+                    }
+                }
+            }
+
             /// One pixel's accumulators into its `filters` outputs, dropping the padding
             /// lanes.
             #[inline(always)]
@@ -278,6 +336,7 @@ direct_forward!(
     _mm256_loadu_ps,
     _mm256_set1_ps,
     _mm256_fmadd_ps,
+    _mm256_add_ps,
     _mm256_storeu_ps
 );
 #[cfg(target_arch = "x86_64")]
@@ -292,12 +351,13 @@ direct_forward!(
     _mm512_loadu_ps,
     _mm512_set1_ps,
     _mm512_fmadd_ps,
+    _mm512_add_ps,
     _mm512_storeu_ps
 );
 
-/// Adds one image's ∂L/∂W to `partial`, laid out as (depth, 8·R); `padded_g` is the image's
-/// G with its filters padded to 8·R lanes. Windows inside the image only: the caller adds
-/// the ones the border clips. The caller checks [`available`] first.
+/// Adds one image's ∂L/∂W to `partial`, laid out as (depth, lanes); `padded_g` is the
+/// image's G with its filters padded to the same lanes. Windows inside the image only: the
+/// caller adds the ones the border clips. The caller checks [`available`] first.
 #[cfg(target_arch = "x86_64")]
 pub(super) fn kernel_grad_inside(
     w: &Window,
@@ -308,39 +368,18 @@ pub(super) fn kernel_grad_inside(
     partial: &mut [f32],
 ) {
     let lanes = padded_g.len() / w.out_pixels();
-    let span = w.k_w * w.channels;
-    // As many kernel positions at once as there are accumulators for; a divisor of the
-    // kernel row, so that every block is whole.
-    let most = avx2::per_pass(lanes / 8);
-    let tb = (1..=most)
-        .rev()
-        .find(|b| span.is_multiple_of(*b))
-        .unwrap_or(1);
-    // SAFETY (all arms): `available()` was checked by the caller; indices stay within the
-    // slices, whose lengths the window describes.
-    unsafe {
-        macro_rules! by_block {
-            ($r:literal: $($tb:literal)*) => {
-                match tb {
-                    $($tb => kernel_grad::<$r, $tb>(w, image, padded_g, rows, cols, partial),)*
-                    _ => kernel_grad::<$r, 1>(w, image, padded_g, rows, cols, partial),
-                }
-            };
-        }
-        match lanes {
-            8 => by_block!(1: 12 11 10 9 8 7 6 5 4 3 2),
-            16 => by_block!(2: 6 5 4 3 2),
-            32 => by_block!(4: 2),
-            _ => by_block!(8: 1),
-        }
-    }
+    let isa = if Isa::Avx512.runs(lanes) {
+        Isa::Avx512
+    } else {
+        Isa::Avx2
+    };
+    kernel_grad_inside_on(isa, w, image, padded_g, rows, cols, partial);
 }
 
-/// For each kernel row and each `TB` consecutive (column, channel) positions of it, the sum
-/// over all inside pixels of x[window, t] · G[pixel], in `TB`·`R` registers.
+/// [`kernel_grad_inside`] on `isa`, which must run here; the same bits on either.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn kernel_grad<const R: usize, const TB: usize>(
+pub(super) fn kernel_grad_inside_on(
+    isa: Isa,
     w: &Window,
     image: &[f32],
     padded_g: &[f32],
@@ -348,48 +387,39 @@ unsafe fn kernel_grad<const R: usize, const TB: usize>(
     cols: std::ops::Range<usize>,
     partial: &mut [f32],
 ) {
-    let fp = 8 * R;
-    let c = w.channels;
-    let span = w.k_w * c;
-    let (xp, gp) = (image.as_ptr(), padded_g.as_ptr());
-    if rows.is_empty() || cols.is_empty() {
-        return;
-    }
-    // The last pixel read, bounds-checked once for the whole loop below.
-    let last_x = ((w.rows(rows.end - 1).1 + w.k_h - 1) * w.in_w + (cols.end - 1) * w.stride_w
-        - w.pad_left)
-        * c
-        + span;
-    assert!(last_x <= image.len());
-    assert!(((rows.end - 1) * w.out_w + cols.end) * fp <= padded_g.len());
-    for i in 0..w.k_h {
-        for t0 in (0..span).step_by(TB) {
-            let mut acc = [[_mm256_setzero_ps(); R]; TB];
-            for oy in rows.clone() {
-                let iy = w.rows(oy).1 + i;
-                for ox in cols.clone() {
-                    let ix = ox * w.stride_w - w.pad_left;
-                    let xs = (iy * w.in_w + ix) * c + t0;
-                    let gs = (oy * w.out_w + ox) * fp;
-                    let mut gv = [_mm256_setzero_ps(); R];
-                    for (k, v) in gv.iter_mut().enumerate() {
-                        *v = _mm256_loadu_ps(gp.add(gs + 8 * k));
-                    }
-                    for (b, acc) in acc.iter_mut().enumerate() {
-                        let xv = _mm256_broadcast_ss(&*xp.add(xs + b));
-                        for (a, &v) in acc.iter_mut().zip(&gv) {
-                            *a = _mm256_fmadd_ps(xv, v, *a);
-                        }
-                    }
+    let lanes = padded_g.len() / w.out_pixels();
+    assert!(isa.runs(lanes));
+    let span = w.k_w * w.channels;
+    // As many kernel positions at once as there are accumulators for; a divisor of the
+    // kernel row, so that every block is whole.
+    let most = match isa {
+        Isa::Avx2 => avx2::per_pass(lanes / 8),
+        Isa::Avx512 => avx512::per_pass(lanes / 16),
+    };
+    let tb = (1..=most)
+        .rev()
+        .find(|b| span.is_multiple_of(*b))
+        .unwrap_or(1);
+    // SAFETY (all arms): the processor has the instructions (asserted above); indices stay
+    // within the slices, whose lengths the window describes.
+    unsafe {
+        macro_rules! by_block {
+            ($isa:ident $r:literal: $($tb:literal)*) => {
+                match tb {
+                    $($tb => $isa::kernel_grad::<$r, $tb>(w, image, padded_g, rows, cols, partial),)*
+                    _ => $isa::kernel_grad::<$r, 1>(w, image, padded_g, rows, cols, partial),
                 }
-            }
-            let block = &mut partial[(i * span + t0) * fp..][..TB * fp];
-            for (row, acc) in block.chunks_exact_mut(fp).zip(&acc) {
-                for (k, a) in acc.iter().enumerate() {
-                    let dst = row[8 * k..][..8].as_mut_ptr();
-                    _mm256_storeu_ps(dst, _mm256_add_ps(_mm256_loadu_ps(dst), *a));
-                }
-            }
+            };
+        }
+        match (isa, lanes) {
+            (Isa::Avx2, 8) => by_block!(avx2 1: 12 11 10 9 8 7 6 5 4 3 2),
+            (Isa::Avx2, 16) => by_block!(avx2 2: 6 5 4 3 2),
+            (Isa::Avx2, 32) => by_block!(avx2 4: 2),
+            (Isa::Avx2, _) => by_block!(avx2 8: 1),
+            (Isa::Avx512, 16) => by_block!(avx512 1:
+                24 23 22 21 20 19 18 17 16 15 14 13 12 11 10 9 8 7 6 5 4 3 2),
+            (Isa::Avx512, 32) => by_block!(avx512 2: 12 11 10 9 8 7 6 5 4 3 2),
+            (Isa::Avx512, _) => by_block!(avx512 4: 6 5 4 3 2),
         }
     }
 }
@@ -400,7 +430,7 @@ mod tests {
     use crate::ops::window::Padding;
 
     #[test]
-    fn avx512_forward_gives_the_avx2_bits() {
+    fn avx512_kernels_give_the_avx2_bits() {
         if !available() {
             return;
         }
@@ -440,6 +470,39 @@ mod tests {
             }
             if let [avx2, avx512] = &outs[..] {
                 assert_eq!(avx2, avx512, "{dims:?} {kernel:?} with {filters} filters");
+            }
+            // ∂L/∂W over the windows inside the image, added to a partial sum.
+            let g: Vec<f32> = (0..w.out_pixels() * lanes)
+                .map(|i| (i as f32 * 0.23).sin())
+                .collect();
+            let rows: Vec<usize> = (0..w.out_h).filter(|&o| w.rows(o).2 == w.k_h).collect();
+            let cols: Vec<usize> = (0..w.out_w).filter(|&o| w.cols(o).2 == w.k_w).collect();
+            let (rows, cols) = (
+                rows[0]..rows[rows.len() - 1] + 1,
+                cols[0]..cols[cols.len() - 1] + 1,
+            );
+            let mut grads = Vec::new();
+            for isa in [Isa::Avx2, Isa::Avx512] {
+                if !isa.runs(lanes) {
+                    continue;
+                }
+                let mut partial: Vec<f32> = (0..depth * lanes).map(|i| i as f32 * 0.5).collect();
+                kernel_grad_inside_on(
+                    isa,
+                    &w,
+                    &image,
+                    &g,
+                    rows.clone(),
+                    cols.clone(),
+                    &mut partial,
+                );
+                grads.push(partial.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+            }
+            if let [avx2, avx512] = &grads[..] {
+                assert_eq!(
+                    avx2, avx512,
+                    "∂W: {dims:?} {kernel:?} with {filters} filters"
+                );
             }
         }
     }
