@@ -44,6 +44,15 @@ impl Isa {
             Isa::Avx512 => lanes.is_multiple_of(16) && std::is_x86_feature_detected!("avx512f"),
         }
     }
+
+    /// AVX-512 where it runs for `lanes`, else AVX2.
+    fn widest(lanes: usize) -> Isa {
+        if Isa::Avx512.runs(lanes) {
+            Isa::Avx512
+        } else {
+            Isa::Avx2
+        }
+    }
 }
 
 /// The forward for one image; `wide` is the kernel as (depth, lanes), filters zero-padded
@@ -58,11 +67,7 @@ pub(super) fn forward_image(
     out: &mut [f32],
 ) {
     let lanes = wide.len() / (w.k_h * w.k_w * w.channels);
-    let isa = if Isa::Avx512.runs(lanes) {
-        Isa::Avx512
-    } else {
-        Isa::Avx2
-    };
+    let isa = Isa::widest(lanes);
     forward_image_on(isa, w, image, wide, filters, out);
 }
 
@@ -368,11 +373,7 @@ pub(super) fn kernel_grad_inside(
     partial: &mut [f32],
 ) {
     let lanes = padded_g.len() / w.out_pixels();
-    let isa = if Isa::Avx512.runs(lanes) {
-        Isa::Avx512
-    } else {
-        Isa::Avx2
-    };
+    let isa = Isa::widest(lanes);
     kernel_grad_inside_on(isa, w, image, padded_g, rows, cols, partial);
 }
 
