@@ -26,7 +26,7 @@ pub(super) fn available() -> bool {
     }
 }
 
-/// The instruction sets the forward runs on.
+/// The instruction sets the forward and ∂L/∂W kernels run on.
 #[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Isa {
@@ -36,7 +36,7 @@ pub(super) enum Isa {
 
 #[cfg(target_arch = "x86_64")]
 impl Isa {
-    /// Whether the forward runs here on this instruction set for `lanes` padded filters:
+    /// Whether the kernels run here on this instruction set for `lanes` padded filters:
     /// AVX-512 needs whole 16-lane registers (16, 32 or 64 filters after padding).
     pub(super) fn runs(self, lanes: usize) -> bool {
         match self {
