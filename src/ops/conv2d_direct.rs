@@ -13,7 +13,8 @@
 //! padded to a multiple of 8 (`FP`) so the accumulators are whole AVX registers held in
 //! registers for the whole window. In f32, on a processor with AVX2 and FMA, the forward and
 //! ∂L/∂W run the same loops written with intrinsics (`conv2d_direct_fma.rs`); the generic
-//! code below is then the f64 path and the fallback.
+//! code below is then the f64 path and the fallback. With few filters at stride 1 on
+//! AVX-512, both take output pixels as the lanes instead (`conv2d_direct_planar.rs`).
 //!
 //! Threads split the batch, one image per task, never a sum: the forward and ∂L/∂x write
 //! only their own image; ∂L/∂W is summed per fixed group of images and the groups' partial
@@ -25,6 +26,8 @@ use super::bias_activation::{
 };
 #[cfg(target_arch = "x86_64")]
 use super::conv2d_direct_fma as fma;
+#[cfg(target_arch = "x86_64")]
+use super::conv2d_direct_planar as planar;
 use super::window::Window;
 use crate::autograd::{Backward, GradSink, GradSlot, OpIo, Tape, Var};
 use crate::error::Result;
@@ -181,6 +184,9 @@ pub(super) fn forward_image<T: Float>(
 ) {
     #[cfg(target_arch = "x86_64")]
     if let (Some(image), Some(wide), Some(out)) = (f32s(image), f32s(wide), f32s_mut(out)) {
+        if planar::applies(w, filters) {
+            return planar::forward_image(w, image, wide, filters, out);
+        }
         if fma::available() {
             return fma::forward_image(w, image, wide, filters, out);
         }
@@ -464,6 +470,12 @@ pub(super) fn kernel_grad_image<T: Float>(
     padded_g: &mut [T],
     partial: &mut [T],
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(image), Some(g), Some(partial)) = (f32s(image), f32s(g), f32s_mut(partial)) {
+        if planar::applies(w, filters) {
+            return planar::kernel_grad_image(w, image, g, filters, partial);
+        }
+    }
     avx2_when_available!(avx2<T>(w: &Window, image: &[T], g: &[T], filters: usize, padded_g: &mut [T], partial: &mut [T]) {
         let span = w.k_w * w.channels;
         // As many kernel positions at once as there are registers for (FP x TB lanes).

@@ -11,6 +11,7 @@ mod bias_activation;
 mod conv2d;
 mod conv2d_direct;
 mod conv2d_direct_fma;
+mod conv2d_direct_planar;
 mod conv2d_pool;
 mod conv2d_winograd;
 mod conv2d_winograd_avx;
