@@ -374,6 +374,17 @@ pub(super) fn input_grad_image<T: Float>(
     scratch: &mut [T],
     dimage: &mut [T],
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(g), Some(transposed), Some(scratch), Some(dimage)) = (
+        f32s(g),
+        f32s(transposed),
+        f32s_mut(scratch),
+        f32s_mut(dimage),
+    ) {
+        if fma::available() {
+            return fma::input_grad_image(w, g, transposed, filters, scratch, dimage);
+        }
+    }
     avx2_when_available!(avx2<T>(w: &Window, g: &[T], transposed: &[T], filters: usize, scratch: &mut [T], dimage: &mut [T]) {
         input_grad_body(w, g, transposed, filters, scratch, dimage)
     })
@@ -472,7 +483,7 @@ pub(super) fn kernel_grad_image<T: Float>(
 ) {
     #[cfg(target_arch = "x86_64")]
     if let (Some(image), Some(g), Some(partial)) = (f32s(image), f32s(g), f32s_mut(partial)) {
-        if planar::applies(w, filters) {
+        if planar::applies(w, filters) && planar::kernel_grad_wins(w, g, filters) {
             return planar::kernel_grad_image(w, image, g, filters, partial);
         }
     }
@@ -579,6 +590,9 @@ fn kernel_grad_block<T: Float, const FP: usize, const TB: usize>(
             }
             let (kj, ix, nw) = w.cols(ox);
             let gv = &padded_g[(oy * w.out_w + ox) * FP..][..FP];
+            if gv.iter().all(|v| *v == T::zero()) {
+                continue;
+            }
             for r in 0..nh {
                 let src = &image[((iy + r) * w.in_w + ix) * c..][..nw * c];
                 let block = &mut partial[((ki + r) * w.k_w + kj) * c * FP..][..nw * c * FP];

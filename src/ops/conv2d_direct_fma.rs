@@ -1,5 +1,7 @@
-//! The direct convolution's f32 kernels written with AVX2 + FMA intrinsics: the forward and
-//! ∂L/∂W of `conv2d_direct.rs`, same loops, same order of summation within each lane.
+//! The direct convolution's f32 kernels written with AVX2 + FMA intrinsics: the forward,
+//! ∂L/∂W and ∂L/∂x of `conv2d_direct.rs`, same loops, same order of summation within each
+//! lane. The gradients skip the output pixels whose G is zero (3 in 4 or more under a 2×2
+//! max pooling).
 //!
 //! The generic kernels leave the vectorizing to LLVM, which for 6 or 8 filters split the
 //! accumulators into 128-bit halves with inserts and blends (perf annotate on LeNet-5: 28% of
@@ -24,6 +26,13 @@ pub(super) fn available() -> bool {
     {
         false
     }
+}
+
+/// Whether every value is ±0, by one OR over their bits without the sign, which LLVM
+/// vectorizes: a compare and a branch per float took more of ∂L/∂W's time than the
+/// multiply-adds once G was mostly zero.
+pub(super) fn all_zero(values: &[f32]) -> bool {
+    values.iter().fold(0u32, |bits, v| bits | v.to_bits()) << 1 == 0
 }
 
 /// The instruction sets the forward and ∂L/∂W kernels run on.
@@ -115,7 +124,7 @@ pub(super) fn forward_image_on(
 macro_rules! direct_forward {
     ($name:ident, $features:literal, $register:ty, $lanes:literal, $accumulators:literal,
      $registers:literal, $zero:ident, $load:ident, $splat:ident, $fma:ident, $add:ident,
-     $store:ident) => {
+     $store:ident, $load_first:ident, $store_first:ident) => {
         mod $name {
             use super::Window;
             use std::arch::x86_64::*;
@@ -251,50 +260,34 @@ macro_rules! direct_forward {
             }
 
             /// For each kernel row and each `TB` consecutive (column, channel) positions of
-            /// it, the sum over all inside pixels of x[window, t] · G[pixel], in `TB`·`R`
-            /// registers.
+            /// it, the sum over `pixels` of x[window, t] · G[pixel], in `TB`·`R` registers.
+            /// Each pixel is (its window's first input float, its first G float), with
+            /// every read inside the slices (checked by the caller).
             #[target_feature(enable = $features)]
             pub(super) unsafe fn kernel_grad<const R: usize, const TB: usize>(
                 w: &Window,
                 image: &[f32],
                 padded_g: &[f32],
-                rows: std::ops::Range<usize>,
-                cols: std::ops::Range<usize>,
+                pixels: &[(usize, usize)],
                 partial: &mut [f32],
             ) {
                 let fp = LANES * R;
-                let c = w.channels;
-                let span = w.k_w * c;
+                let span = w.k_w * w.channels;
+                let row = w.in_w * w.channels;
                 let (xp, gp) = (image.as_ptr(), padded_g.as_ptr());
-                if rows.is_empty() || cols.is_empty() {
-                    return;
-                }
-                // The last pixel read, bounds-checked once for the whole loop below.
-                let last_x = ((w.rows(rows.end - 1).1 + w.k_h - 1) * w.in_w
-                    + (cols.end - 1) * w.stride_w
-                    - w.pad_left)
-                    * c
-                    + span;
-                assert!(last_x <= image.len());
-                assert!(((rows.end - 1) * w.out_w + cols.end) * fp <= padded_g.len());
                 for i in 0..w.k_h {
                     for t0 in (0..span).step_by(TB) {
                         let mut acc = [[$zero(); R]; TB];
-                        for oy in rows.clone() {
-                            let iy = w.rows(oy).1 + i;
-                            for ox in cols.clone() {
-                                let ix = ox * w.stride_w - w.pad_left;
-                                let xs = (iy * w.in_w + ix) * c + t0;
-                                let gs = (oy * w.out_w + ox) * fp;
-                                let mut gv = [$zero(); R];
-                                for (k, v) in gv.iter_mut().enumerate() {
-                                    *v = $load(gp.add(gs + LANES * k));
-                                }
-                                for (b, acc) in acc.iter_mut().enumerate() {
-                                    let xv = $splat(*xp.add(xs + b));
-                                    for (a, &v) in acc.iter_mut().zip(&gv) {
-                                        *a = $fma(xv, v, *a);
-                                    }
+                        for &(x, g) in pixels {
+                            let xs = x + i * row + t0;
+                            let mut gv = [$zero(); R];
+                            for (k, v) in gv.iter_mut().enumerate() {
+                                *v = $load(gp.add(g + LANES * k));
+                            }
+                            for (b, acc) in acc.iter_mut().enumerate() {
+                                let xv = $splat(*xp.add(xs + b));
+                                for (a, &v) in acc.iter_mut().zip(&gv) {
+                                    *a = $fma(xv, v, *a);
                                 }
                             }
                         }
@@ -307,6 +300,102 @@ macro_rules! direct_forward {
                         }
                     }
                 }
+            }
+
+            /// ∂L/∂x for one image: each output pixel's G·Wᵀ, its `depth` sums over the
+            /// filters held in up to `REGS` ≤ 16 registers at a time, then added onto the
+            /// window's pixels. `transposed` is Wᵀ as (filters, depth).
+            #[target_feature(enable = $features)]
+            pub(super) unsafe fn input_grad<const REGS: usize>(
+                w: &Window,
+                g: &[f32],
+                transposed: &[f32],
+                filters: usize,
+                scratch: &mut [f32],
+                dimage: &mut [f32],
+            ) {
+                let (c, depth) = (w.channels, scratch.len());
+                assert!(transposed.len() == filters * depth);
+                assert!(g.len() == w.out_pixels() * filters && dimage.len() == w.in_len());
+                let tp = transposed.as_ptr();
+                for oy in 0..w.out_h {
+                    let (ki, iy, nh) = w.rows(oy);
+                    for ox in 0..w.out_w {
+                        let (kj, ix, nw) = w.cols(ox);
+                        let g = &g[(oy * w.out_w + ox) * filters..][..filters];
+                        // Nothing to add where G is zero: 3 pixels in 4 under a 2×2 max
+                        // pooling, and wherever the ReLU was off.
+                        if super::all_zero(g) {
+                            continue;
+                        }
+                        for from in (0..depth).step_by(REGS * LANES) {
+                            let count = (depth - from).min(REGS * LANES);
+                            let out = &mut scratch[from..][..count];
+                            let row = tp.add(from);
+                            match count.div_ceil(LANES) {
+                                1 => weighted_rows::<1>(g, row, depth, out),
+                                2 => weighted_rows::<2>(g, row, depth, out),
+                                3 => weighted_rows::<3>(g, row, depth, out),
+                                4 => weighted_rows::<4>(g, row, depth, out),
+                                5 => weighted_rows::<5>(g, row, depth, out),
+                                6 => weighted_rows::<6>(g, row, depth, out),
+                                7 => weighted_rows::<7>(g, row, depth, out),
+                                8 => weighted_rows::<8>(g, row, depth, out),
+                                9 => weighted_rows::<9>(g, row, depth, out),
+                                10 => weighted_rows::<10>(g, row, depth, out),
+                                11 => weighted_rows::<11>(g, row, depth, out),
+                                12 => weighted_rows::<12>(g, row, depth, out),
+                                13 => weighted_rows::<13>(g, row, depth, out),
+                                14 => weighted_rows::<14>(g, row, depth, out),
+                                15 => weighted_rows::<15>(g, row, depth, out),
+                                _ => weighted_rows::<16>(g, row, depth, out),
+                            }
+                        }
+                        for r in 0..nh {
+                            let dst = &mut dimage[((iy + r) * w.in_w + ix) * c..][..nw * c];
+                            let src = &scratch[((ki + r) * w.k_w + kj) * c..][..nw * c];
+                            let (dp, sp) = (dst.as_mut_ptr(), src.as_ptr());
+                            for at in (0..dst.len()).step_by(LANES) {
+                                let n = (dst.len() - at).min(LANES);
+                                let (d, s) = (dp.add(at), sp.add(at));
+                                if n == LANES {
+                                    $store(d, $add($load(d), $load(s)));
+                                } else {
+                                    let sum =
+                                        $add(super::$load_first(d, n), super::$load_first(s, n));
+                                    super::$store_first(d, n, sum);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+
+            /// out[i] = Σ_f g[f] · row[f · depth + i] in `R` registers, the last one partly
+            /// filled (`out` holds more than `R` − 1 registers' worth, at most `R`).
+            #[inline(always)]
+            unsafe fn weighted_rows<const R: usize>(
+                g: &[f32],
+                row: *const f32,
+                depth: usize,
+                out: &mut [f32],
+            ) {
+                let last = out.len() - (R - 1) * LANES;
+                assert!((1..=LANES).contains(&last));
+                let mut acc = [$zero(); R];
+                for (f, &gf) in g.iter().enumerate() {
+                    let (gv, row) = ($splat(gf), row.add(f * depth));
+                    for (k, a) in acc.iter_mut().enumerate().take(R - 1) {
+                        *a = $fma(gv, $load(row.add(LANES * k)), *a);
+                    }
+                    let tail = super::$load_first(row.add(LANES * (R - 1)), last);
+                    acc[R - 1] = $fma(gv, tail, acc[R - 1]);
+                }
+                let out = out.as_mut_ptr();
+                for (k, &a) in acc.iter().enumerate().take(R - 1) {
+                    $store(out.add(LANES * k), a);
+                }
+                super::$store_first(out.add(LANES * (R - 1)), last, acc[R - 1]);
             }
 
             /// One pixel's accumulators into its `filters` outputs, dropping the padding
@@ -342,7 +431,9 @@ direct_forward!(
     _mm256_set1_ps,
     _mm256_fmadd_ps,
     _mm256_add_ps,
-    _mm256_storeu_ps
+    _mm256_storeu_ps,
+    load_first_avx2,
+    store_first_avx2
 );
 #[cfg(target_arch = "x86_64")]
 direct_forward!(
@@ -357,8 +448,89 @@ direct_forward!(
     _mm512_set1_ps,
     _mm512_fmadd_ps,
     _mm512_add_ps,
-    _mm512_storeu_ps
+    _mm512_storeu_ps,
+    load_first_avx512,
+    store_first_avx512
 );
+
+/// The first `n` ≤ 8 floats at `at`, the other lanes zero.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn load_first_avx2(at: *const f32, n: usize) -> std::arch::x86_64::__m256 {
+    use std::arch::x86_64::*;
+    _mm256_maskload_ps(at, first_lanes_avx2(n))
+}
+
+/// Stores the first `n` ≤ 8 lanes of `v` at `at`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn store_first_avx2(at: *mut f32, n: usize, v: std::arch::x86_64::__m256) {
+    use std::arch::x86_64::*;
+    _mm256_maskstore_ps(at, first_lanes_avx2(n), v)
+}
+
+/// A mask of the first `n` of 8 lanes.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn first_lanes_avx2(n: usize) -> std::arch::x86_64::__m256i {
+    use std::arch::x86_64::*;
+    let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    _mm256_cmpgt_epi32(_mm256_set1_epi32(n as i32), lanes)
+}
+
+/// The first `n` ≤ 16 floats at `at`, the other lanes zero.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn load_first_avx512(at: *const f32, n: usize) -> std::arch::x86_64::__m512 {
+    use std::arch::x86_64::*;
+    _mm512_maskz_loadu_ps(((1u32 << n) - 1) as __mmask16, at)
+}
+
+/// Stores the first `n` ≤ 16 lanes of `v` at `at`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn store_first_avx512(at: *mut f32, n: usize, v: std::arch::x86_64::__m512) {
+    use std::arch::x86_64::*;
+    _mm512_mask_storeu_ps(at, ((1u32 << n) - 1) as __mmask16, v)
+}
+
+/// ∂L/∂x for one image (see `conv2d_direct::input_grad_image`): on AVX-512 where the
+/// processor has it, else AVX2; the same bits on either. The caller checks [`available`].
+#[cfg(target_arch = "x86_64")]
+pub(super) fn input_grad_image(
+    w: &Window,
+    g: &[f32],
+    transposed: &[f32],
+    filters: usize,
+    scratch: &mut [f32],
+    dimage: &mut [f32],
+) {
+    let isa = Isa::widest(16);
+    input_grad_image_on(isa, w, g, transposed, filters, scratch, dimage)
+}
+
+/// [`input_grad_image`] on `isa`, which must run here.
+#[cfg(target_arch = "x86_64")]
+pub(super) fn input_grad_image_on(
+    isa: Isa,
+    w: &Window,
+    g: &[f32],
+    transposed: &[f32],
+    filters: usize,
+    scratch: &mut [f32],
+    dimage: &mut [f32],
+) {
+    assert!(isa.runs(16));
+    // SAFETY: the processor has the instructions (asserted above); the kernels check the
+    // slices' lengths against the window.
+    unsafe {
+        match isa {
+            // 8 of AVX2's 16 registers (64 sums), 16 of AVX-512's 32 (256).
+            Isa::Avx2 => avx2::input_grad::<8>(w, g, transposed, filters, scratch, dimage),
+            Isa::Avx512 => avx512::input_grad::<16>(w, g, transposed, filters, scratch, dimage),
+        }
+    }
+}
 
 /// Adds one image's ∂L/∂W to `partial`, laid out as (depth, lanes); `padded_g` is the
 /// image's G with its filters padded to the same lanes. Windows inside the image only: the
@@ -391,6 +563,25 @@ pub(super) fn kernel_grad_inside_on(
     let lanes = padded_g.len() / w.out_pixels();
     assert!(isa.runs(lanes));
     let span = w.k_w * w.channels;
+    // The pixels whose G is not zero (under a 2×2 max pooling, at most 1 in 4), each as its
+    // window's first input float and its first G float.
+    let mut pixels = Vec::with_capacity(rows.len() * cols.len());
+    for oy in rows {
+        let iy = w.rows(oy).1;
+        for ox in cols.clone() {
+            let g = (oy * w.out_w + ox) * lanes;
+            if !all_zero(&padded_g[g..][..lanes]) {
+                let ix = ox * w.stride_w - w.pad_left;
+                pixels.push(((iy * w.in_w + ix) * w.channels, g));
+            }
+        }
+    }
+    let last_row = (w.k_h - 1) * w.in_w * w.channels;
+    assert!(pixels
+        .iter()
+        .all(|&(x, _)| x + last_row + span <= image.len()));
+    assert!(partial.len() >= w.k_h * span * lanes);
+    let pixels = &pixels[..];
     // As many kernel positions at once as there are accumulators for; a divisor of the
     // kernel row, so that every block is whole.
     let most = match isa {
@@ -407,8 +598,8 @@ pub(super) fn kernel_grad_inside_on(
         macro_rules! by_block {
             ($isa:ident $r:literal: $($tb:literal)*) => {
                 match tb {
-                    $($tb => $isa::kernel_grad::<$r, $tb>(w, image, padded_g, rows, cols, partial),)*
-                    _ => $isa::kernel_grad::<$r, 1>(w, image, padded_g, rows, cols, partial),
+                    $($tb => $isa::kernel_grad::<$r, $tb>(w, image, padded_g, pixels, partial),)*
+                    _ => $isa::kernel_grad::<$r, 1>(w, image, padded_g, pixels, partial),
                 }
             };
         }
@@ -455,6 +646,11 @@ mod tests {
                         0.0
                     }
                 })
+                .collect();
+            // The same kernel as (depth, filters), unpadded.
+            let wide_kernel: Vec<f32> = wide
+                .chunks_exact(lanes)
+                .flat_map(|row| row[..filters].iter().copied())
                 .collect();
             let mut outs = Vec::new();
             for isa in [Isa::Avx2, Isa::Avx512] {
@@ -503,6 +699,26 @@ mod tests {
                 assert_eq!(
                     avx2, avx512,
                     "∂W: {dims:?} {kernel:?} with {filters} filters"
+                );
+            }
+            // ∂L/∂x, added onto a gradient already there.
+            let g = &g[..w.out_pixels() * filters];
+            let transposed = crate::ops::conv2d_direct::transposed_kernel(&wide_kernel, filters);
+            let mut dxs = Vec::new();
+            for isa in [Isa::Avx2, Isa::Avx512] {
+                if !isa.runs(16) {
+                    continue;
+                }
+                let mut dx: Vec<f32> = (0..w.in_len()).map(|i| i as f32 * 0.25).collect();
+                let mut scratch = vec![f32::NAN; depth];
+                input_grad_image_on(isa, &w, g, &transposed, filters, &mut scratch, &mut dx);
+                assert!(dx.iter().all(|v| v.is_finite()), "{isa:?}: ∂x not finite");
+                dxs.push(dx.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+            }
+            if let [avx2, avx512] = &dxs[..] {
+                assert_eq!(
+                    avx2, avx512,
+                    "∂x: {dims:?} {kernel:?} with {filters} filters"
                 );
             }
         }
