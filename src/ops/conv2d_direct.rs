@@ -540,9 +540,11 @@ fn kernel_grad_block<T: Float, const FP: usize, const TB: usize>(
 ) {
     let c = w.channels;
     let span = w.k_w * c;
+    // Element by element: `copy_from_slice` called memcpy for every pixel's few filters.
     for (dst, src) in padded_g.chunks_exact_mut(FP).zip(g.chunks_exact(filters)) {
-        dst[..filters].copy_from_slice(src);
-        dst[filters..].fill(T::zero());
+        for (i, d) in dst.iter_mut().enumerate() {
+            *d = if i < filters { src[i] } else { T::zero() };
+        }
     }
     let rows = inside(w.out_h, w.k_h, |oy| w.rows(oy));
     let cols = inside(w.out_w, w.k_w, |ox| w.cols(ox));
