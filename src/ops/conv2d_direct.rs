@@ -482,9 +482,11 @@ pub(super) fn kernel_grad_image<T: Float>(
     partial: &mut [T],
 ) {
     #[cfg(target_arch = "x86_64")]
-    if let (Some(image), Some(g), Some(partial)) = (f32s(image), f32s(g), f32s_mut(partial)) {
-        if planar::applies(w, filters) && planar::kernel_grad_wins(w, g, filters) {
-            return planar::kernel_grad_image(w, image, g, filters, partial);
+    if let (Some(image), Some(g), Some(padded_g), Some(partial)) =
+        (f32s(image), f32s(g), f32s_mut(padded_g), f32s_mut(partial))
+    {
+        if fma::available() {
+            return kernel_grad_image_f32(w, image, g, filters, padded_g, partial);
         }
     }
     avx2_when_available!(avx2<T>(w: &Window, image: &[T], g: &[T], filters: usize, padded_g: &mut [T], partial: &mut [T]) {
@@ -506,6 +508,71 @@ pub(super) fn kernel_grad_image<T: Float>(
             _ => kernel_grad_block::<T, 64, 1>(w, image, g, filters, padded_g, partial),
         }
     })
+}
+
+/// [`kernel_grad_image`] in f32 on the intrinsics kernels, over the pixels whose G is not
+/// zero only (under a 2×2 max pooling, at most 1 in 4), found in one pass over G: by the
+/// planar kernel where it needs fewer multiply-adds for that many pixels, else by the
+/// filter-lane kernel, with only those pixels' G padded to its lanes.
+#[cfg(target_arch = "x86_64")]
+fn kernel_grad_image_f32(
+    w: &Window,
+    image: &[f32],
+    g: &[f32],
+    filters: usize,
+    padded_g: &mut [f32],
+    partial: &mut [f32],
+) {
+    let nonzero: Vec<usize> = g
+        .chunks_exact(filters)
+        .enumerate()
+        .filter(|(_, pixel)| !fma::all_zero(pixel))
+        .map(|(p, _)| p)
+        .collect();
+    if planar::applies(w, filters) && planar::kernel_grad_wins(w, filters, nonzero.len()) {
+        return planar::kernel_grad_image(w, image, g, filters, partial);
+    }
+    let fp = padded_filters(filters);
+    for &p in &nonzero {
+        let (dst, src) = (&mut padded_g[p * fp..][..fp], &g[p * filters..][..filters]);
+        for (i, d) in dst.iter_mut().enumerate() {
+            *d = if i < filters { src[i] } else { 0.0 };
+        }
+    }
+    let rows = inside(w.out_h, w.k_h, |oy| w.rows(oy));
+    let cols = inside(w.out_w, w.k_w, |ox| w.cols(ox));
+    let (whole, clipped): (Vec<usize>, Vec<usize>) = nonzero
+        .into_iter()
+        .partition(|&p| rows.contains(&(p / w.out_w)) && cols.contains(&(p % w.out_w)));
+    fma::kernel_grad_inside(w, image, padded_g, &whole, partial);
+    for p in clipped {
+        let gv = &padded_g[p * fp..][..fp];
+        add_clipped_window(w, image, gv, p / w.out_w, p % w.out_w, partial);
+    }
+}
+
+/// Adds x[window] ⊗ G[pixel] for output pixel (oy, ox), whose window the border may clip;
+/// `gv` is the pixel's G padded to the partial sum's lanes.
+fn add_clipped_window<T: Float>(
+    w: &Window,
+    image: &[T],
+    gv: &[T],
+    oy: usize,
+    ox: usize,
+    partial: &mut [T],
+) {
+    let (c, fp) = (w.channels, gv.len());
+    let (ki, iy, nh) = w.rows(oy);
+    let (kj, ix, nw) = w.cols(ox);
+    for r in 0..nh {
+        let src = &image[((iy + r) * w.in_w + ix) * c..][..nw * c];
+        let block = &mut partial[((ki + r) * w.k_w + kj) * c * fp..][..nw * c * fp];
+        for (&xv, row) in src.iter().zip(block.chunks_exact_mut(fp)) {
+            for (d, &gl) in row.iter_mut().zip(gv) {
+                *d += xv * gl;
+            }
+        }
+    }
 }
 
 /// The output positions along one axis whose windows lie wholly inside the image: a
@@ -548,62 +615,37 @@ fn kernel_grad_block<T: Float, const FP: usize, const TB: usize>(
     }
     let rows = inside(w.out_h, w.k_h, |oy| w.rows(oy));
     let cols = inside(w.out_w, w.k_w, |ox| w.cols(ox));
-    #[cfg(target_arch = "x86_64")]
-    let f32_done = match (f32s(image), f32s(padded_g), f32s_mut(partial)) {
-        (Some(image), Some(g), Some(partial)) if fma::available() => {
-            fma::kernel_grad_inside(w, image, g, rows.clone(), cols.clone(), partial);
-            true
-        }
-        _ => false,
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let f32_done = false;
-    if !f32_done {
-        for i in 0..w.k_h {
-            for t0 in (0..span).step_by(TB) {
-                let mut acc = [[T::zero(); FP]; TB];
-                for oy in rows.clone() {
-                    let iy = w.rows(oy).1 + i;
-                    for ox in cols.clone() {
-                        let ix = ox * w.stride_w - w.pad_left;
-                        let xs = &image[(iy * w.in_w + ix) * c + t0..][..TB];
-                        let gv = &padded_g[(oy * w.out_w + ox) * FP..][..FP];
-                        for (a, &xv) in acc.iter_mut().zip(xs) {
-                            for (a, &gl) in a.iter_mut().zip(gv) {
-                                *a += xv * gl;
-                            }
+    for i in 0..w.k_h {
+        for t0 in (0..span).step_by(TB) {
+            let mut acc = [[T::zero(); FP]; TB];
+            for oy in rows.clone() {
+                let iy = w.rows(oy).1 + i;
+                for ox in cols.clone() {
+                    let ix = ox * w.stride_w - w.pad_left;
+                    let xs = &image[(iy * w.in_w + ix) * c + t0..][..TB];
+                    let gv = &padded_g[(oy * w.out_w + ox) * FP..][..FP];
+                    for (a, &xv) in acc.iter_mut().zip(xs) {
+                        for (a, &gl) in a.iter_mut().zip(gv) {
+                            *a += xv * gl;
                         }
                     }
                 }
-                let block = &mut partial[(i * span + t0) * FP..][..TB * FP];
-                for (row, a) in block.chunks_exact_mut(FP).zip(&acc) {
-                    for (d, &v) in row.iter_mut().zip(a) {
-                        *d += v;
-                    }
+            }
+            let block = &mut partial[(i * span + t0) * FP..][..TB * FP];
+            for (row, a) in block.chunks_exact_mut(FP).zip(&acc) {
+                for (d, &v) in row.iter_mut().zip(a) {
+                    *d += v;
                 }
             }
         }
     }
     for oy in 0..w.out_h {
-        let (ki, iy, nh) = w.rows(oy);
         for ox in 0..w.out_w {
             if rows.contains(&oy) && cols.contains(&ox) {
                 continue;
             }
-            let (kj, ix, nw) = w.cols(ox);
             let gv = &padded_g[(oy * w.out_w + ox) * FP..][..FP];
-            if gv.iter().all(|v| *v == T::zero()) {
-                continue;
-            }
-            for r in 0..nh {
-                let src = &image[((iy + r) * w.in_w + ix) * c..][..nw * c];
-                let block = &mut partial[((ki + r) * w.k_w + kj) * c * FP..][..nw * c * FP];
-                for (&xv, row) in src.iter().zip(block.chunks_exact_mut(FP)) {
-                    for (d, &gl) in row.iter_mut().zip(gv) {
-                        *d += xv * gl;
-                    }
-                }
-            }
+            add_clipped_window(w, image, gv, oy, ox, partial);
         }
     }
 }

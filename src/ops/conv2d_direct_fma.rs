@@ -532,21 +532,21 @@ pub(super) fn input_grad_image_on(
     }
 }
 
-/// Adds one image's ∂L/∂W to `partial`, laid out as (depth, lanes); `padded_g` is the
-/// image's G with its filters padded to the same lanes. Windows inside the image only: the
-/// caller adds the ones the border clips. The caller checks [`available`] first.
+/// Adds one image's ∂L/∂W to `partial`, laid out as (depth, lanes), over output pixels
+/// `whole` (indices whose windows lie inside the image, and whose G the caller found not
+/// zero); `padded_g` holds those pixels' G with the filters padded to the same lanes. The
+/// caller adds the windows the border clips, and checks [`available`] first.
 #[cfg(target_arch = "x86_64")]
 pub(super) fn kernel_grad_inside(
     w: &Window,
     image: &[f32],
     padded_g: &[f32],
-    rows: std::ops::Range<usize>,
-    cols: std::ops::Range<usize>,
+    whole: &[usize],
     partial: &mut [f32],
 ) {
     let lanes = padded_g.len() / w.out_pixels();
     let isa = Isa::widest(lanes);
-    kernel_grad_inside_on(isa, w, image, padded_g, rows, cols, partial);
+    kernel_grad_inside_on(isa, w, image, padded_g, whole, partial);
 }
 
 /// [`kernel_grad_inside`] on `isa`, which must run here; the same bits on either.
@@ -556,30 +556,30 @@ pub(super) fn kernel_grad_inside_on(
     w: &Window,
     image: &[f32],
     padded_g: &[f32],
-    rows: std::ops::Range<usize>,
-    cols: std::ops::Range<usize>,
+    whole: &[usize],
     partial: &mut [f32],
 ) {
     let lanes = padded_g.len() / w.out_pixels();
     assert!(isa.runs(lanes));
     let span = w.k_w * w.channels;
-    // The pixels whose G is not zero (under a 2×2 max pooling, at most 1 in 4), each as its
-    // window's first input float and its first G float.
-    let mut pixels = Vec::with_capacity(rows.len() * cols.len());
-    for oy in rows {
-        let iy = w.rows(oy).1;
-        for ox in cols.clone() {
-            let g = (oy * w.out_w + ox) * lanes;
-            if !all_zero(&padded_g[g..][..lanes]) {
-                let ix = ox * w.stride_w - w.pad_left;
-                pixels.push(((iy * w.in_w + ix) * w.channels, g));
-            }
-        }
-    }
+    // Each pixel as its window's first input float and its first G float.
+    let pixels: Vec<(usize, usize)> = whole
+        .iter()
+        .map(|&p| {
+            let (oy, ox) = (p / w.out_w, p % w.out_w);
+            let (ky, iy, nh) = w.rows(oy);
+            let (kx, ix, nw) = w.cols(ox);
+            assert!(
+                ky == 0 && kx == 0 && nh == w.k_h && nw == w.k_w,
+                "a clipped window"
+            );
+            ((iy * w.in_w + ix) * w.channels, p * lanes)
+        })
+        .collect();
     let last_row = (w.k_h - 1) * w.in_w * w.channels;
     assert!(pixels
         .iter()
-        .all(|&(x, _)| x + last_row + span <= image.len()));
+        .all(|&(x, g)| x + last_row + span <= image.len() && g + lanes <= padded_g.len()));
     assert!(partial.len() >= w.k_h * span * lanes);
     let pixels = &pixels[..];
     // As many kernel positions at once as there are accumulators for; a divisor of the
@@ -672,27 +672,16 @@ mod tests {
             let g: Vec<f32> = (0..w.out_pixels() * lanes)
                 .map(|i| (i as f32 * 0.23).sin())
                 .collect();
-            let rows: Vec<usize> = (0..w.out_h).filter(|&o| w.rows(o).2 == w.k_h).collect();
-            let cols: Vec<usize> = (0..w.out_w).filter(|&o| w.cols(o).2 == w.k_w).collect();
-            let (rows, cols) = (
-                rows[0]..rows[rows.len() - 1] + 1,
-                cols[0]..cols[cols.len() - 1] + 1,
-            );
+            let whole: Vec<usize> = (0..w.out_pixels())
+                .filter(|&p| w.rows(p / w.out_w).2 == w.k_h && w.cols(p % w.out_w).2 == w.k_w)
+                .collect();
             let mut grads = Vec::new();
             for isa in [Isa::Avx2, Isa::Avx512] {
                 if !isa.runs(lanes) {
                     continue;
                 }
                 let mut partial: Vec<f32> = (0..depth * lanes).map(|i| i as f32 * 0.5).collect();
-                kernel_grad_inside_on(
-                    isa,
-                    &w,
-                    &image,
-                    &g,
-                    rows.clone(),
-                    cols.clone(),
-                    &mut partial,
-                );
+                kernel_grad_inside_on(isa, &w, &image, &g, &whole, &mut partial);
                 grads.push(partial.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
             }
             if let [avx2, avx512] = &grads[..] {
