@@ -912,6 +912,75 @@ pub(super) mod tests {
     }
 
     #[test]
+    fn gradients_from_a_mostly_zero_g_equal_the_f64_kernels_to_1e_5() {
+        // G zero at 3 pixels in 4, as under a 2×2 max pooling, which the f32 kernels skip:
+        // every case the direct kernel takes, clipped windows and 8 to 64 lanes included.
+        use super::{input_grad_image, kernel_grad_image, padded_filters, transposed_kernel};
+        use crate::ops::Window;
+        let wave = |len: usize, step: f64| (0..len).map(move |i| (i as f64 * step).sin());
+        let narrow = |v: &[f64]| v.iter().map(|&v| v as f32).collect::<Vec<f32>>();
+        for (i, (xd, kd, strides, padding)) in CASES.into_iter().enumerate() {
+            let filters = kd[3];
+            let w = Window::new(
+                "test",
+                &[1, xd[1], xd[2], xd[3]],
+                [kd[0], kd[1]],
+                strides,
+                padding,
+            )
+            .unwrap();
+            let (lanes, depth) = (padded_filters(filters), kd[0] * kd[1] * kd[2]);
+            let image: Vec<f64> = wave(w.in_len(), 0.37)
+                .map(|v| f64::from(v as f32))
+                .collect();
+            let kernel: Vec<f64> = wave(depth * filters, 0.11)
+                .map(|v| f64::from(v as f32))
+                .collect();
+            let g: Vec<f64> = wave(w.out_pixels() * filters, 0.23)
+                .enumerate()
+                .map(|(j, v)| {
+                    if j / filters % 4 == 1 {
+                        f64::from(v as f32)
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            let mut dw64 = vec![0.0; depth * lanes];
+            let mut padded64 = vec![0.0; w.out_pixels() * lanes];
+            kernel_grad_image(&w, &image, &g, filters, &mut padded64, &mut dw64);
+            let mut dw = vec![0.0f32; depth * lanes];
+            let mut padded = vec![0.0f32; w.out_pixels() * lanes];
+            let (image32, g32) = (narrow(&image), narrow(&g));
+            kernel_grad_image(&w, &image32, &g32, filters, &mut padded, &mut dw);
+            let e = normwise_error(&dw.iter().map(|&v| f64::from(v)).collect::<Vec<_>>(), &dw64);
+            assert!(e < 1e-5, "case {i}: ∂W differs by {e:e}");
+            let transposed = transposed_kernel(&kernel, filters);
+            let mut dx64 = vec![0.0; w.in_len()];
+            input_grad_image(
+                &w,
+                &g,
+                &transposed,
+                filters,
+                &mut vec![0.0; depth],
+                &mut dx64,
+            );
+            let mut dx = vec![0.0f32; w.in_len()];
+            let mut scratch = vec![0.0f32; depth];
+            input_grad_image(
+                &w,
+                &g32,
+                &narrow(&transposed),
+                filters,
+                &mut scratch,
+                &mut dx,
+            );
+            let e = normwise_error(&dx.iter().map(|&v| f64::from(v)).collect::<Vec<_>>(), &dx64);
+            assert!(e < 1e-5, "case {i}: ∂x differs by {e:e}");
+        }
+    }
+
+    #[test]
     fn more_filters_than_the_direct_kernel_takes_fall_back_to_im2col() {
         let case = ([1, 4, 4, 2], [3, 3, 2, 65], [1, 1], Padding::Valid);
         assert_eq!(
