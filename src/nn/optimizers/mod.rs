@@ -321,12 +321,24 @@ const MIN_CHUNK: usize = 16 * 1024;
 /// pieces for a thread that finishes early to take another.
 const MAX_CHUNK: usize = 64 * 1024;
 
-/// Runs `f` over matching chunks of a parameter, a slot pair and a gradient, in parallel.
-/// The chunks are of equal size, as many as a multiple of the thread count, each a whole
-/// number of 64-byte lines: with 64K-element chunks and a short last one, the 784-128-10
-/// MLP's 100,352 weights went 2 to 1 between two threads, and one waited for the other every
-/// step. Each element's update is independent, so the result does not depend on the thread
-/// count. `f` chooses its own vector width (a `wide_simd_fn!`).
+/// The length of the chunks a parameter's update is cut into for the pool's threads, or
+/// `None` where it should run whole on the calling thread. The chunks are of equal size, as
+/// many as a multiple of the thread count, each a whole number of 64-byte lines: with
+/// 64K-element chunks and a short last one, the 784-128-10 MLP's 100,352 weights went 2 to 1
+/// between two threads, and one waited for the other every step. Each element's update is
+/// independent, so the result does not depend on the thread count.
+pub(crate) fn update_chunk<T>(len: usize) -> Option<usize> {
+    let threads = rayon::current_num_threads();
+    if threads == 1 || len < 2 * MIN_CHUNK {
+        return None;
+    }
+    let pieces = len.div_ceil(MAX_CHUNK).next_multiple_of(threads);
+    let line = 64 / std::mem::size_of::<T>();
+    Some(len.div_ceil(pieces).max(MIN_CHUNK).next_multiple_of(line))
+}
+
+/// Runs `f` over matching chunks of a parameter, a slot pair and a gradient, in parallel
+/// (chunks of [`update_chunk`]). `f` chooses its own vector width (a `wide_simd_fn!`).
 pub(crate) fn par_zip4<T: Float>(
     w: &mut [T],
     a: &mut [T],
@@ -336,17 +348,9 @@ pub(crate) fn par_zip4<T: Float>(
 ) {
     use rayon::prelude::*;
     assert!(a.len() == w.len() && b.len() == w.len() && g.len() == w.len());
-    let threads = rayon::current_num_threads();
-    if threads == 1 || w.len() < 2 * MIN_CHUNK {
+    let Some(chunk) = update_chunk::<T>(w.len()) else {
         return f(w, a, b, g);
-    }
-    let pieces = w.len().div_ceil(MAX_CHUNK).next_multiple_of(threads);
-    let line = 64 / std::mem::size_of::<T>();
-    let chunk = w
-        .len()
-        .div_ceil(pieces)
-        .max(MIN_CHUNK)
-        .next_multiple_of(line);
+    };
     w.par_chunks_mut(chunk)
         .zip(a.par_chunks_mut(chunk))
         .zip(b.par_chunks_mut(chunk))

@@ -3,11 +3,12 @@
 //!                    w ← w + μ·m − η·g    (Nesterov)
 //! With μ = 0: w ← w − η·g.
 
-use super::{for_each_gradient, Optimizer, OptimizerConfig, OptimizerState, Slots};
+use super::{for_each_gradient, update_chunk, Optimizer, OptimizerConfig, OptimizerState, Slots};
 use crate::autograd::{Gradients, ParamStore};
 use crate::error::Result;
-use crate::tensor::simd::with_wide_simd;
+use crate::tensor::simd::wide_simd_fn;
 use crate::tensor::Float;
+use rayon::prelude::*;
 
 pub struct Sgd<T> {
     learning_rate: f64,
@@ -53,21 +54,29 @@ impl<T: Float> Optimizer<T> for Sgd<T> {
         let velocity = &mut self.velocity;
         for_each_gradient(params, grads, |id, w, g| {
             if momentum == 0.0 {
-                with_wide_simd(|| {
-                    for (w, &g) in w.data_mut().iter_mut().zip(g.data()) {
-                        *w -= lr * g;
-                    }
-                });
+                let update = |w: &mut [T], g: &[T]| descend(w, g, lr);
+                match update_chunk::<T>(w.numel()) {
+                    Some(chunk) => w
+                        .data_mut()
+                        .par_chunks_mut(chunk)
+                        .zip(g.data().par_chunks(chunk))
+                        .for_each(|(w, g)| update(w, g)),
+                    None => update(w.data_mut(), g.data()),
+                }
                 return;
             }
-            let m = velocity.get(id, w);
-            for ((w, m), &g) in w.data_mut().iter_mut().zip(m.data_mut()).zip(g.data()) {
-                *m = mu * *m - lr * g;
-                if nesterov {
-                    *w += mu * *m - lr * g;
-                } else {
-                    *w += *m;
-                }
+            let m = velocity.get(id, w).data_mut();
+            let update = |w: &mut [T], m: &mut [T], g: &[T]| {
+                descend_with_momentum(w, m, g, [lr, mu], nesterov)
+            };
+            match update_chunk::<T>(w.numel()) {
+                Some(chunk) => w
+                    .data_mut()
+                    .par_chunks_mut(chunk)
+                    .zip(m.par_chunks_mut(chunk))
+                    .zip(g.data().par_chunks(chunk))
+                    .for_each(|((w, m), g)| update(w, m, g)),
+                None => update(w.data_mut(), m, g.data()),
             }
         });
         self.iterations += 1;
@@ -89,5 +98,35 @@ impl<T: Float> Optimizer<T> for Sgd<T> {
     fn load_state(&mut self, state: OptimizerState<T>) -> Result<()> {
         self.iterations = state.iterations;
         self.velocity.import("momentum", &state.slots)
+    }
+}
+
+wide_simd_fn! {
+    /// w ← w − η·g over a chunk.
+    fn descend<T: Float>(w: &mut [T], g: &[T], lr: T) {
+        for (w, &g) in w.iter_mut().zip(g) {
+            *w -= lr * g;
+        }
+    }
+}
+
+wide_simd_fn! {
+    /// The momentum step over a chunk; `rates` is [η, μ].
+    fn descend_with_momentum<T: Float>(
+        w: &mut [T],
+        m: &mut [T],
+        g: &[T],
+        rates: [T; 2],
+        nesterov: bool,
+    ) {
+        let [lr, mu] = rates;
+        for ((w, m), &g) in w.iter_mut().zip(m.iter_mut()).zip(g) {
+            *m = mu * *m - lr * g;
+            if nesterov {
+                *w += mu * *m - lr * g;
+            } else {
+                *w += *m;
+            }
+        }
     }
 }
