@@ -417,7 +417,7 @@ def main():
             n = best["nabla"]
             ratio = n[0] / min(best[p][0] for p in peers) if peers else float("nan")
             row = [MODELS[name][0], f"{n[0]:.2f}"] + [f"{best[p][0]:.2f}" for p in peers]
-            row += [f"**{ratio:.2f}**", f"{n[1]:.2f}"] + [f"{best[p][1]:.2f}" for p in peers]
+            row += [f"**{ratio:.2f}**", f"{n[1]:.3f}"] + [f"{best[p][1]:.3f}" for p in peers]
             row += [f"{n[2]:.0f}"] + [f"{best[p][2]:.0f}" for p in peers]
             print("| " + " | ".join(row) + " |", flush=True)
 
