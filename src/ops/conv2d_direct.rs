@@ -523,12 +523,8 @@ fn kernel_grad_image_f32(
     padded_g: &mut [f32],
     partial: &mut [f32],
 ) {
-    let nonzero: Vec<usize> = g
-        .chunks_exact(filters)
-        .enumerate()
-        .filter(|(_, pixel)| !fma::all_zero(pixel))
-        .map(|(p, _)| p)
-        .collect();
+    let mut nonzero = Vec::with_capacity(g.len() / filters);
+    fma::nonzero_pixels(g, filters, &mut nonzero);
     if planar::applies(w, filters) && planar::kernel_grad_wins(w, filters, nonzero.len()) {
         return planar::kernel_grad_image(w, image, g, filters, partial);
     }

@@ -35,6 +35,51 @@ pub(super) fn all_zero(values: &[f32]) -> bool {
     values.iter().fold(0u32, |bits, v| bits | v.to_bits()) << 1 == 0
 }
 
+/// Appends to `out` the indices of the pixels of `g` (`channels` values each) whose values
+/// are not all ±0. One [`all_zero`] per pixel took 5% of a LeNet-5 epoch for its first
+/// layer's 6 filters; here 64 values at a time become a bit mask by 8 AVX2 compares, and
+/// each pixel is one test of its bits.
+pub(super) fn nonzero_pixels(g: &[f32], channels: usize, out: &mut Vec<usize>) {
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    if channels <= 64 && std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor has AVX2, checked just above.
+        done = unsafe { nonzero_pixels_avx2(g, channels, out) };
+    }
+    let pixels = g.chunks_exact(channels).enumerate().skip(done);
+    out.extend(pixels.filter(|(_, pixel)| !all_zero(pixel)).map(|(p, _)| p));
+}
+
+/// [`nonzero_pixels`] over the whole blocks of `64 / channels` pixels that 64 values from
+/// their start stay inside `g`; returns how many pixels it looked at.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn nonzero_pixels_avx2(g: &[f32], channels: usize, out: &mut Vec<usize>) -> usize {
+    use std::arch::x86_64::*;
+    let per_block = 64 / channels;
+    let pixel_bits = u64::MAX >> (64 - channels);
+    let magnitude = _mm256_set1_epi32(0x7fff_ffff);
+    let mut p = 0;
+    while p * channels + 64 <= g.len() {
+        let block = g[p * channels..][..64].as_ptr();
+        let mut nonzero = 0u64;
+        for i in 0..8 {
+            // SAFETY: the 64 values from `block` lie inside `g` (the loop's condition).
+            let v = unsafe { _mm256_loadu_si256(block.add(8 * i) as *const __m256i) };
+            let zero = _mm256_cmpeq_epi32(_mm256_and_si256(v, magnitude), _mm256_setzero_si256());
+            let zero_bits = _mm256_movemask_ps(_mm256_castsi256_ps(zero)) as u64;
+            nonzero |= (!zero_bits & 0xff) << (8 * i);
+        }
+        for j in 0..per_block {
+            if (nonzero >> (j * channels)) & pixel_bits != 0 {
+                out.push(p + j);
+            }
+        }
+        p += per_block;
+    }
+    p
+}
+
 /// The instruction sets the forward and ∂L/∂W kernels run on.
 #[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -709,6 +754,36 @@ mod tests {
                     avx2, avx512,
                     "∂x: {dims:?} {kernel:?} with {filters} filters"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn nonzero_pixels_are_the_pixels_not_all_signed_zero() {
+        // Every channel count to past one block, lengths with partial blocks and tails; the
+        // values: ±0 (zero), the smallest subnormal, NaN and ordinary numbers (not zero).
+        let specials = [0.0, -0.0, f32::from_bits(1), f32::NAN, 1.5, -2.0];
+        for channels in 1..=70 {
+            for pixels in [0, 1, 7, 64, 131] {
+                let g: Vec<f32> = (0..channels * pixels)
+                    .map(|i| {
+                        let k = i * 7919 % 97;
+                        if k < 80 {
+                            [0.0, -0.0][k % 2]
+                        } else {
+                            specials[k % specials.len()]
+                        }
+                    })
+                    .collect();
+                let expected: Vec<usize> = g
+                    .chunks_exact(channels)
+                    .enumerate()
+                    .filter(|(_, pixel)| pixel.iter().any(|v| v.to_bits() << 1 != 0))
+                    .map(|(p, _)| p)
+                    .collect();
+                let mut got = vec![];
+                nonzero_pixels(&g, channels, &mut got);
+                assert_eq!(got, expected, "{channels} channels, {pixels} pixels");
             }
         }
     }
