@@ -11,15 +11,29 @@ pub fn softmax<T: Float>(tape: &mut Tape<T>, x: Var) -> Result<Var> {
     let shape = tape.shape(x);
     let width = shape.dim(-1);
     let mut out = tape.alloc(shape);
-    for (orow, xrow) in out
-        .data_mut()
-        .chunks_mut(width)
-        .zip(tape.value(x).data().chunks(width))
-    {
-        softmax_row(xrow, orow);
+    let rows = |out: &mut [T], x: &[T]| {
+        for (orow, xrow) in out.chunks_mut(width).zip(x.chunks(width)) {
+            softmax_row(xrow, orow);
+        }
+    };
+    let (out_data, x_data) = (out.data_mut(), tape.value(x).data());
+    // A large batch (a predict's) in groups of rows on the pool's threads.
+    let task = TASK_ELEMENTS.div_ceil(width.max(1)) * width;
+    if x_data.len() < 2 * TASK_ELEMENTS {
+        rows(out_data, x_data);
+    } else {
+        use rayon::prelude::*;
+        out_data
+            .par_chunks_mut(task)
+            .zip(x_data.par_chunks(task))
+            .for_each(|(out, x)| rows(out, x));
     }
     Ok(tape.push_op("softmax", out, &[x], SoftmaxBackward { width }))
 }
+
+/// Elements of whole rows per parallel task of [`softmax`]: each row is its own, so the result
+/// is the same on any thread count.
+const TASK_ELEMENTS: usize = 4096;
 
 /// Writes softmax(x) into `out`; shared with the fused cross-entropy.
 pub(crate) fn softmax_row<T: Float>(x: &[T], out: &mut [T]) {
@@ -137,5 +151,38 @@ mod tests {
         let v = tape.value(y).data();
         assert!((v[0] + v[1] - 1.0).abs() < 1e-6 && v[1] > v[0]);
         assert_eq!(&v[2..], &[0.5, 0.5]);
+    }
+
+    #[test]
+    fn a_large_batch_gives_each_rows_softmax_on_any_thread_count() {
+        // 1,000 rows of 10: the parallel path, whose tasks end on whole rows.
+        let (rows, width) = (1000, 10);
+        let x = crate::tensor::Tensor::from_vec(
+            (0..rows * width)
+                .map(|i| ((i * 37 % 101) as f32 - 50.0) / 9.0)
+                .collect(),
+            [rows, width],
+        )
+        .unwrap();
+        let on = |threads| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let mut params = crate::autograd::ParamStore::<f32>::default();
+                let mut tape = Tape::new(&mut params);
+                let xv = tape.input(x.clone());
+                let y = softmax(&mut tape, xv).unwrap();
+                tape.value(y).data().to_vec()
+            })
+        };
+        let one = on(1);
+        for (row, xrow) in one.chunks(width).zip(x.data().chunks(width)) {
+            let mut expected = vec![0.0; width];
+            softmax_row(xrow, &mut expected);
+            assert_eq!(row, &expected[..]);
+        }
+        assert_eq!(one, on(3));
     }
 }

