@@ -33,6 +33,16 @@ pub fn set_num_threads(threads: usize) -> Result<()> {
         .map_err(|e| Error::invalid(format!("cannot size the thread pool: {e}")))
 }
 
+/// `f` on a pool of `threads` threads: for tests that results do not depend on the count.
+#[cfg(test)]
+pub(crate) fn on_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(f)
+}
+
 /// The README's Rust examples, compiled and run as doctests so they cannot rot.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

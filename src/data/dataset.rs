@@ -261,11 +261,7 @@ mod tests {
         let indices: Vec<usize> = (0..250).map(|i| i * 37 % count).collect();
         assert!(indices.len() * n > 2 * PARALLEL_GATHER);
         let mut batch = vec![f32::NAN; indices.len() * n];
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(2)
-            .build()
-            .unwrap();
-        pool.install(|| data.write_samples(&indices, &mut batch));
+        crate::on_threads(2, || data.write_samples(&indices, &mut batch));
         let mut one = vec![0.0f32; n];
         for (&i, row) in indices.iter().zip(batch.chunks_exact(n)) {
             data.write_sample(i, &mut one);

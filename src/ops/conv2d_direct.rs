@@ -770,11 +770,7 @@ pub(super) mod tests {
     #[test]
     fn direct_results_do_not_depend_on_the_thread_count() {
         let on = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| run::<f32>(CASES[15], 7, ConvKernel::Direct))
+            crate::on_threads(threads, || run::<f32>(CASES[15], 7, ConvKernel::Direct))
         };
         let one = on(1);
         assert_eq!(one, on(2));
@@ -824,11 +820,7 @@ pub(super) mod tests {
     #[test]
     fn grouped_results_do_not_depend_on_the_thread_count() {
         let on = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| run::<f32>(CASES[3], 8, ConvKernel::Grouped))
+            crate::on_threads(threads, || run::<f32>(CASES[3], 8, ConvKernel::Grouped))
         };
         let one = on(1);
         assert_eq!(one, on(2));

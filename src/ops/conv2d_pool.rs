@@ -561,11 +561,9 @@ mod tests {
     #[test]
     fn fused_results_do_not_depend_on_the_thread_count() {
         let on = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| run::<f32>(CASES[4], Activation::Relu, 9, true).0)
+            crate::on_threads(threads, || {
+                run::<f32>(CASES[4], Activation::Relu, 9, true).0
+            })
         };
         let one = on(1);
         assert_eq!(one, on(2));

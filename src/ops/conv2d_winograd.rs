@@ -853,11 +853,7 @@ mod tests {
         let x = random_tensor(&xd, 7);
         let k = random_tensor(&[3, 3, xd[3], filters], 8);
         let run = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| {
+            crate::on_threads(threads, || {
                 let mut params = ParamStore::default();
                 let mut tape = Tape::new(&mut params);
                 let (xv, kv) = (

@@ -172,13 +172,7 @@ mod tests {
         let xs: Vec<f32> = (0..3 * SQUARES_PIECE + 5)
             .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
             .collect();
-        let on = |threads| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| squares_total(&xs)).to_bits()
-        };
+        let on = |threads| crate::on_threads(threads, || squares_total(&xs)).to_bits();
         assert_eq!(on(1), on(2));
         assert_eq!(on(1), on(3));
     }

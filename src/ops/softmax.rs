@@ -165,11 +165,7 @@ mod tests {
         )
         .unwrap();
         let on = |threads| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| {
+            crate::on_threads(threads, || {
                 let mut params = crate::autograd::ParamStore::<f32>::default();
                 let mut tape = Tape::new(&mut params);
                 let xv = tape.input(x.clone());

@@ -477,22 +477,13 @@ mod tests {
         }
     }
 
-    /// `f` on a pool of `threads` threads.
-    fn on_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(f)
-    }
-
     #[test]
     fn product_does_not_depend_on_the_thread_count() {
         // Cut along rows (3000×16, 7.2M multiply-adds), then a long sum (150×16 over 3000).
         let (m, n, k) = (3000, 16, 150);
         let (a, b) = (values(m * k, 4), values(k * n, 5));
         let run = |threads: usize| {
-            on_threads(threads, || {
+            crate::on_threads(threads, || {
                 let mut c = vec![0.0f32; m * n];
                 gemm(m, n, k, &a, Transpose::No, &b, Transpose::No, &mut c, false);
                 let mut d = vec![0.0f32; k * n];
@@ -529,7 +520,7 @@ mod tests {
         );
         for threads in [2, 3] {
             let mut c = vec![0.0f32; m * n];
-            on_threads(threads, || {
+            crate::on_threads(threads, || {
                 gemm(m, n, k, &a, Transpose::No, &b, Transpose::No, &mut c, false)
             });
             assert_eq!(c, serial, "{threads} threads");

@@ -373,14 +373,10 @@ mod tests {
             3 * MAX_CHUNK + 17,
         ];
         for threads in [1, 2, 3] {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
             for n in sizes {
                 let g: Vec<f32> = (0..n).map(|i| i as f32).collect();
                 let (mut w, mut a, mut b) = (vec![0f32; n], vec![0f32; n], vec![0f32; n]);
-                pool.install(|| {
+                crate::on_threads(threads, || {
                     par_zip4(&mut w, &mut a, &mut b, &g, |w, a, b, g| {
                         assert!(w.len() == a.len() && b.len() == g.len() && a.len() == g.len());
                         for i in 0..w.len() {
@@ -395,5 +391,18 @@ mod tests {
                 assert!(b.iter().zip(&g).all(|(&b, &g)| b == 2.0 * g));
             }
         }
+    }
+
+    #[test]
+    fn update_chunks_share_a_parameter_evenly_between_the_threads() {
+        let chunk = |threads, len| crate::on_threads(threads, || update_chunk::<f32>(len));
+        // The 784-128-10 MLP's first kernel: two equal halves, not 65,536 and 34,816.
+        assert_eq!(chunk(2, 100_352), Some(50_176));
+        // The CIFAR MLP's: 24 chunks of 64K, 12 for each of two threads.
+        assert_eq!(chunk(2, 3072 * 512), Some(MAX_CHUNK));
+        // Three threads: 3 chunks of whole 64-byte lines, the last one shorter by under a line.
+        assert_eq!(chunk(3, 100_352), Some(33_456));
+        assert_eq!(chunk(1, 100_352), None);
+        assert_eq!(chunk(2, 2 * MIN_CHUNK - 1), None);
     }
 }
