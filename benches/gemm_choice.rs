@@ -167,8 +167,8 @@ fn main() {
     ];
     println!("threads: {threads}");
     println!(
-        "{:<28} {:>14} {:>14} {:>8}",
-        "product", "matrixmultiply", "gemm", "ratio"
+        "{:<28} {:>14} {:>14} {:>8} {:>13}",
+        "product", "matrixmultiply", "gemm", "ratio", "gemm GFLOP/s"
     );
     for c in &cases {
         let a: Vec<f32> = (0..c.m * c.k).map(|i| (i % 13) as f32 * 0.01).collect();
@@ -184,11 +184,12 @@ fn main() {
             .fold(0.0, f32::max);
         assert!(max_diff < 1e-2, "the two crates disagree by {max_diff}");
         println!(
-            "{:<28} {:>12.1}us {:>12.1}us {:>8.2}",
+            "{:<28} {:>12.1}us {:>12.1}us {:>8.2} {:>13.0}",
             c.name,
             t_mm * 1e6,
             t_gemm * 1e6,
-            t_gemm / t_mm
+            t_gemm / t_mm,
+            2.0 * (c.m * c.n * c.k) as f64 / t_gemm / 1e9
         );
     }
 }
