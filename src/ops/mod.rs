@@ -21,6 +21,7 @@ mod dropout;
 mod matmul;
 mod mse;
 mod pool;
+mod pool_2x2;
 mod reduce;
 mod reshape;
 mod softmax;

@@ -10,11 +10,12 @@
 //! Work is split over the batch: each image writes only its own rows, so the results do not
 //! depend on the thread count.
 
+use super::pool_2x2;
 use super::window::{Padding, Window};
 use crate::autograd::{Backward, GradSink, OpIo, Tape, Var};
 use crate::error::{Error, Result};
 use crate::tensor::simd::wide_simd_fn;
-use crate::tensor::{Float, Shape};
+use crate::tensor::{f32s, f32s_mut, Float, Shape};
 use rayon::prelude::*;
 
 /// Argmax positions are stored as floats in a pooled tensor; integers are exact in f32 up to 2²⁴.
@@ -57,11 +58,29 @@ pub fn max_pool2d<T: Float>(
     Ok(tape.push_op("max_pool2d", out, &[x, argmax], MaxPoolBackward(w)))
 }
 
-/// Max pooling of one image (with each maximum's pixel index in `argmax` when `ARG`),
-/// compiled for AVX2 where the CPU has it: the per-channel select of value and argmax then
-/// becomes a blend instead of a branch per lane, which on random data mispredicts half the
-/// time (8x slower measured on the MNIST CNN's first pool).
+/// Max pooling of one image (with each maximum's pixel index in `argmax` when `ARG`): the
+/// 2×2 kernel where it applies, the general one otherwise.
 pub(super) fn max_image<T: Float, const ARG: bool>(
+    w: &Window,
+    image: &[T],
+    out: &mut [T],
+    argmax: &mut [T],
+) {
+    if let (Some(image), Some(out), Some(argmax)) =
+        (f32s(image), f32s_mut(&mut *out), f32s_mut(&mut *argmax))
+    {
+        if pool_2x2::applies(w) {
+            return pool_2x2::max_image::<ARG>(w, image, out, argmax);
+        }
+    }
+    max_image_any::<T, ARG>(w, image, out, argmax)
+}
+
+/// [`max_image`] for any window and float type, compiled for AVX2 where the CPU has it: the
+/// per-channel select of value and argmax then becomes a blend instead of a branch per lane,
+/// which on random data mispredicts half the time (8x slower measured on the MNIST CNN's
+/// first pool).
+pub(super) fn max_image_any<T: Float, const ARG: bool>(
     w: &Window,
     image: &[T],
     out: &mut [T],
@@ -309,13 +328,30 @@ pub(super) fn tiles_cover(w: &Window) -> Option<bool> {
     Some(rows == w.in_h && cols == w.in_w)
 }
 
+/// ∂L/∂x of one image when windows do not overlap: [`route_tiles_any`], or the 2×2 kernel
+/// where it applies.
+pub(super) fn route_tiles<T: Float>(
+    w: &Window,
+    g: &[T],
+    argmax: &[T],
+    dimage: &mut [T],
+    accumulate: bool,
+) {
+    if let (Some(g), Some(argmax), Some(dimage)) = (f32s(g), f32s(argmax), f32s_mut(&mut *dimage)) {
+        if pool_2x2::applies(w) {
+            return pool_2x2::route(w, g, argmax, dimage, accumulate);
+        }
+    }
+    route_tiles_any(w, g, argmax, dimage, accumulate)
+}
+
 wide_simd_fn! {
     /// ∂L/∂x of one image when windows do not overlap: each input pixel takes its window's
     /// gradient where it is the argmax and zero elsewhere (kept as is when `accumulate`).
     /// Written pixel by pixel, vectorized over the channels, instead of zeroing the image and
     /// scattering one element at a time (that scatter was 5% of the MNIST CNN's epoch in perf).
     /// Pixels in no window are left alone: the caller zeroed them.
-    pub(super) fn route_tiles<T: Float>(w: &Window, g: &[T], argmax: &[T], dimage: &mut [T], accumulate: bool) {
+    pub(super) fn route_tiles_any<T: Float>(w: &Window, g: &[T], argmax: &[T], dimage: &mut [T], accumulate: bool) {
         let c = w.channels;
         for oy in 0..w.out_h {
             let (_, iy, nh) = w.rows(oy);
