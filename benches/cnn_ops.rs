@@ -183,6 +183,7 @@ fn main() {
         ("cnn pool1", [128, 26, 26, 32]),
         ("cnn pool2", [128, 11, 11, 64]),
         ("lenet pool1", [32, 28, 28, 6]),
+        ("lenet pool2", [32, 10, 10, 16]),
     ] {
         let x = random(&dims, 3);
         time(&format!("{label} max"), std::slice::from_ref(&x), |t, v| {
