@@ -19,9 +19,9 @@ and noisy.
     python3 benches/compare_pytorch.py [--epochs 1] [--threads 2] [--rounds 1]
                                        [--models mlp_a,lenet5,...] [--no-keras]
 
-Builds nabla first with `cargo build --release` (a `cargo test` or `cargo bench` leaves a
-binary there with the test builds' NaN-poisoned buffers, which fill every recycled buffer and
-were 5% of an MLP epoch's samples in perf), then needs numpy, and `pip install torch` (and
+Builds nabla first with `cargo build --release` (`scripts/test.sh` leaves a binary there
+built with the tests' `poison-buffers` feature, which fills every recycled buffer with NaN:
+5% of an MLP epoch's samples in perf), then needs numpy, and `pip install torch` (and
 `tensorflow-cpu keras` for the Keras column, skipped with a message when missing). Data:
 Debian's Fashion-MNIST (`apt-get install dataset-fashion-mnist`) for the 28x28x1 models;
 random bytes in CIFAR-10's binary layout for the 32x32x3 ones (speed only), written once

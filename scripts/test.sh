@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test nabla has, as CI runs them:
-#   1. `cargo test --release`, with NABLA_PYTHON pointing at a virtual environment that has
+#   1. `cargo test --release --features poison-buffers` (every pooled buffer handed out
+#      filled with NaN, so an op reading one before writing it fails), with NABLA_PYTHON pointing at a virtual environment that has
 #      the real tools its checks call (Keras, TensorFlow, onnxruntime, tbparse, the
 #      Kubernetes client); the Slurm test starts a real cluster where slurm-wlm and munge
 #      are installed (Debian), and says it skipped where they are not;
@@ -17,6 +18,6 @@ fi
 "$venv/bin/python" -m pip install -q --disable-pip-version-check -r tests/requirements.txt
 export NABLA_PYTHON="$venv/bin/python"
 
-cargo test --release
+cargo test --release --features poison-buffers
 
 NABLA_PY_VENV="$venv" bash python/run_tests.sh

@@ -1,9 +1,10 @@
 //! Buffers kept across training steps, so a step after the first allocates nothing.
 //!
-//! In this crate's test builds (`cfg(test)`, and the `poison-buffers` feature that the
-//! crate's own dev-dependency on itself turns on for integration tests) every buffer `take`
-//! hands out is filled with NaN, so an op that reads a buffer before writing every element
-//! fails its tests loudly instead of corrupting only a real training run.
+//! In this crate's test builds (`cfg(test)`, and the `poison-buffers` feature that
+//! `scripts/test.sh` turns on for the integration tests) every buffer `take` hands out is
+//! filled with NaN, so an op that reads a buffer before writing every element fails its tests
+//! loudly instead of corrupting only a real training run. Benchmarks build without it: the
+//! fills would be timed with the ops.
 
 use crate::tensor::{Float, Shape, Tensor};
 use std::collections::HashMap;

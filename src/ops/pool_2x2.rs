@@ -20,7 +20,9 @@
 //! 12% to 3.5%; the MNIST CNN (32 and 64 channels, batch 128) 0.96× over 4 pairs. Per op
 //! (`cargo bench --bench cnn_ops`, CPU ms forward + backward, two runs against two with the
 //! general kernel): LeNet-5's first pool 0.30, 0.26 against 0.58, 0.43; its second 0.18, 0.18
-//! against 0.25, 0.21; the MNIST CNN's first 4.37, 3.75 against 4.50, 4.79.
+//! against 0.25, 0.21; the MNIST CNN's first 4.37, 3.75 against 4.50, 4.79 (both sides then
+//! with the NaN fills of the bench's old build, `benches/cnn_ops.rs`; without them the MNIST
+//! CNN's first pool takes 3.49-3.54).
 
 use super::window::Window;
 
