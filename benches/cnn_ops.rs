@@ -2,7 +2,8 @@
 //! each op's forward and backward alone, on the models' shapes, and each convolution by every
 //! kernel (im2col + GEMM whole-batch and grouped, direct, Winograd for 3x3).
 //!
-//! Run: `cargo bench --bench cnn_ops` (RAYON_NUM_THREADS=2 to match the PyTorch comparison).
+//! Run: `cargo bench --bench cnn_ops` (RAYON_NUM_THREADS=2 to match the PyTorch comparison);
+//! `cargo bench --bench cnn_ops -- 'cnn conv2'` times only the lines whose names contain that.
 //!
 //! The library is built here without the tests' `poison-buffers` feature. It used to come
 //! with it (a dev-dependency of the crate on itself), and every pooled buffer's NaN fill was
@@ -38,6 +39,9 @@ fn time_with(
     constant: &[usize],
     f: impl Fn(&mut Tape<f32>, &[Var]) -> Var,
 ) {
+    if !selected(name) {
+        return;
+    }
     let mut params = ParamStore::default();
     let mut pool = nabla::autograd::BufferPool::default();
     let mut run = |backward: bool| {
@@ -83,6 +87,15 @@ fn time_with(
         best[1] * 1e3,
         best_cpu[1] * 1e3
     );
+}
+
+/// Whether the command line's filters (arguments not starting with `-`: cargo passes
+/// `--bench`) are all in `name`.
+fn selected(name: &str) -> bool {
+    std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .all(|filter| name.contains(&filter))
 }
 
 /// CPU time of this process, all threads: what the kernels cost, whatever else the shared
@@ -139,9 +152,12 @@ fn main() {
         }
     }
     // A whole Conv2D layer with ReLU where the direct kernel is chosen: the bias and ReLU
-    // applied while each image is in cache, against the two ops one after the other.
+    // applied while each image is in cache, against the two ops one after the other; and
+    // with the pooling, also where Winograd's is (the MNIST CNN's second block; its layer
+    // alone takes the two ops in training either way).
     for (label, batch, image, kernel) in [
         ("cnn conv1", 128, [28, 28, 1], [3, 3, 1, 32]),
+        ("cnn conv2", 128, [13, 13, 32], [3, 3, 32, 64]),
         ("lenet conv1", 32, [32, 32, 3], [5, 5, 3, 6]),
         ("lenet conv2", 32, [14, 14, 6], [5, 5, 6, 16]),
     ] {
