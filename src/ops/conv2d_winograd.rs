@@ -136,42 +136,55 @@ fn convolve<T: Float>(
         out.par_chunks_mut(out_len).for_each(&then);
         return;
     }
-    let (tiles_down, tiles_across) = tile_grid(w);
-    let group = images_per_task(w.batch, tiles_down * tiles_across);
+    let group = images_per_task(w.batch, tiles_per_image(w));
     out.par_chunks_mut(group * out_len)
         .zip(images.par_chunks(group * w.in_len()))
         .for_each(|(out, images)| {
             // `then` starts no parallel work either (see `Scratch::this_thread`).
             let mut scratch = Scratch::this_thread(scratch);
-            let Scratch { v, m } = &mut *scratch;
-            let tiles = images.len() / w.in_len() * tiles_down * tiles_across;
-            // Both written in full below, as far as this task's tiles reach.
-            let v = &mut v.data_mut()[..POSITIONS * plane(tiles, w.channels)];
-            let m = &mut m.data_mut()[..POSITIONS * plane(tiles, filters)];
-            input_tiles(w, images, v);
-            for p in 0..POSITIONS {
-                product(
-                    tiles,
-                    filters,
-                    w.channels,
-                    &v[p * plane(tiles, w.channels)..],
-                    [w.channels, 1],
-                    &u[p * w.channels * filters..],
-                    filters,
-                    &mut m[p * plane(tiles, filters)..],
-                    filters,
-                );
-            }
-            output_tiles(w, m, filters, out, accumulate);
+            convolve_task(w, images, u, filters, out, accumulate, &mut scratch);
             then(out);
         });
+}
+
+/// One task's share of [`convolve`]: the convolution of the whole images of `images` into
+/// `out`, on the calling thread, through its `scratch`. `w.in_len()` must not be 0.
+pub(super) fn convolve_task<T: Float>(
+    w: &Window,
+    images: &[T],
+    u: &[T],
+    filters: usize,
+    out: &mut [T],
+    accumulate: bool,
+    scratch: &mut Scratch<T>,
+) {
+    let Scratch { v, m } = scratch;
+    let tiles = images.len() / w.in_len() * tiles_per_image(w);
+    // Both written in full below, as far as this task's tiles reach.
+    let v = &mut v.data_mut()[..POSITIONS * plane(tiles, w.channels)];
+    let m = &mut m.data_mut()[..POSITIONS * plane(tiles, filters)];
+    input_tiles(w, images, v);
+    for p in 0..POSITIONS {
+        product(
+            tiles,
+            filters,
+            w.channels,
+            &v[p * plane(tiles, w.channels)..],
+            [w.channels, 1],
+            &u[p * w.channels * filters..],
+            filters,
+            &mut m[p * plane(tiles, filters)..],
+            filters,
+        );
+    }
+    output_tiles(w, m, filters, out, accumulate);
 }
 
 /// Images per task: at most about [`TILES_PER_TASK`] tiles (one image at least), in a number
 /// of tasks that the threads share evenly (inference runs a few images at a time: 12 of the
 /// MNIST CNN split 4 + 4 + 4 leave one of two threads idle for a third of the call). No task
 /// sums another's outputs, so the split changes no result.
-fn images_per_task(batch: usize, tiles_per_image: usize) -> usize {
+pub(super) fn images_per_task(batch: usize, tiles_per_image: usize) -> usize {
     let most = TILES_PER_TASK.div_ceil(tiles_per_image.max(1));
     even_group(batch, most, rayon::current_num_threads().max(1))
 }
@@ -191,14 +204,14 @@ fn even_group(batch: usize, most: usize, parts: usize) -> usize {
 /// writes rows that follow one another. Stored tile after tile, one position's rows lay 2 or
 /// 4 kB apart and fell in the same few L1 sets. Drawn from the buffer pool once per call:
 /// allocating and zeroing them per task took 5% of the MNIST CNN's predict.
-struct Scratch<T> {
+pub(super) struct Scratch<T> {
     v: Tensor<T>,
     m: Tensor<T>,
 }
 
 impl<T: Float> Scratch<T> {
     /// One scratch per thread of the pool, for tasks of `images` images of `w` each.
-    fn per_thread(
+    pub(super) fn per_thread(
         w: &Window,
         filters: usize,
         images: usize,
@@ -218,7 +231,7 @@ impl<T: Float> Scratch<T> {
     /// The calling worker thread's scratch. A task holds it for as long as it runs and
     /// starts no parallel work meanwhile, so the lock is never contended and no other task
     /// can run on the thread before it lets go.
-    fn this_thread(scratch: &[Mutex<Scratch<T>>]) -> MutexGuard<'_, Scratch<T>> {
+    pub(super) fn this_thread(scratch: &[Mutex<Scratch<T>>]) -> MutexGuard<'_, Scratch<T>> {
         let worker = rayon::current_thread_index().unwrap_or(0) % scratch.len();
         scratch[worker]
             .lock()
@@ -226,7 +239,7 @@ impl<T: Float> Scratch<T> {
     }
 
     /// The buffers, to give back to the pool.
-    fn buffers(scratch: Vec<Mutex<Scratch<T>>>) -> impl Iterator<Item = Tensor<T>> {
+    pub(super) fn buffers(scratch: Vec<Mutex<Scratch<T>>>) -> impl Iterator<Item = Tensor<T>> {
         scratch.into_iter().flat_map(|s| {
             let s = s.into_inner().unwrap_or_else(PoisonError::into_inner);
             [s.v, s.m]
@@ -247,14 +260,14 @@ fn tile_grid(w: &Window) -> (usize, usize) {
     (w.out_h.div_ceil(2), w.out_w.div_ceil(2))
 }
 
-fn tiles_per_image(w: &Window) -> usize {
+pub(super) fn tiles_per_image(w: &Window) -> usize {
     let (down, across) = tile_grid(w);
     down * across
 }
 
 /// U = G g Gᵀ for a kernel stored (3, 3, rest), `rest` = channels × filters: 16 blocks of
 /// `rest`, one per tile position.
-fn transform_kernel<T: Float>(kernel: &[T], rest: usize) -> Vec<T> {
+pub(super) fn transform_kernel<T: Float>(kernel: &[T], rest: usize) -> Vec<T> {
     let taps: [&[T]; 9] = std::array::from_fn(|t| &kernel[t * rest..][..rest]);
     // G g: each kernel column (3 taps) becomes 4 rows, stored [row][column][rest].
     let mut columns = vec![T::zero(); 12 * rest];
@@ -641,60 +654,72 @@ struct WinogradBackward {
 
 impl<T: Float> Backward<T> for WinogradBackward {
     fn backward(&self, io: &OpIo<'_, T>, grads: &mut GradSink<'_, T>) {
-        let (w, filters) = (&self.window, self.filters);
         let (x, kernel, g) = (io.input(0).data(), io.input(1).data(), io.grad_out().data());
-        if grads.wants(1) {
-            let group = images_per_sum(w.batch, tiles_per_image(w));
-            let scratch = Scratch::per_thread(w, filters, group, |s| grads.scratch(s));
-            let groups = w.batch.div_ceil(group).max(1);
-            let sums = POSITIONS * w.channels * filters;
-            let mut partials = grads.scratch(Shape::new(&[groups * sums]));
-            let dw = kernel_gradient(w, x, g, filters, group, &scratch, partials.data_mut());
-            grads.recycle(partials);
-            if let Some(slot) = grads.slot(1) {
-                slot.put(dw.into_iter());
-            }
-            for buffer in Scratch::buffers(scratch) {
-                grads.recycle(buffer);
-            }
+        backward_from(&self.window, self.filters, x, kernel, g, grads);
+    }
+}
+
+/// ∂L/∂x into `grads`' slot 0 and ∂L/∂W into its slot 1, where wanted, from the convolution's
+/// input `x`, `kernel` and ∂L/∂y `g` (its output's shape).
+pub(super) fn backward_from<T: Float>(
+    w: &Window,
+    filters: usize,
+    x: &[T],
+    kernel: &[T],
+    g: &[T],
+    grads: &mut GradSink<'_, T>,
+) {
+    if grads.wants(1) {
+        let group = images_per_sum(w.batch, tiles_per_image(w));
+        let scratch = Scratch::per_thread(w, filters, group, |s| grads.scratch(s));
+        let groups = w.batch.div_ceil(group).max(1);
+        let sums = POSITIONS * w.channels * filters;
+        let mut partials = grads.scratch(Shape::new(&[groups * sums]));
+        let dw = kernel_gradient(w, x, g, filters, group, &scratch, partials.data_mut());
+        grads.recycle(partials);
+        if let Some(slot) = grads.slot(1) {
+            slot.put(dw.into_iter());
         }
-        if grads.wants(0) {
-            // ∂L/∂y read as images of `filters` channels, padded so that every input pixel's
-            // window covers the outputs it fed.
-            let transposed = Window {
-                batch: w.batch,
-                in_h: w.out_h,
-                in_w: w.out_w,
-                channels: filters,
-                k_h: 3,
-                k_w: 3,
-                stride_h: 1,
-                stride_w: 1,
-                pad_top: 2 - w.pad_top,
-                pad_left: 2 - w.pad_left,
-                out_h: w.in_h,
-                out_w: w.in_w,
-            };
-            let turned = turned_kernel(kernel, w.channels, filters);
-            let u = transform_kernel(&turned, filters * w.channels);
-            let group = images_per_task(w.batch, tiles_per_image(&transposed));
-            let scratch = Scratch::per_thread(&transposed, w.channels, group, |s| grads.scratch(s));
-            if let Some(dx) = grads.slot(0) {
-                let (dx, accumulate) = (dx.data, dx.accumulate);
-                convolve(
-                    &transposed,
-                    g,
-                    &u,
-                    w.channels,
-                    dx,
-                    accumulate,
-                    |_| {},
-                    &scratch,
-                );
-            }
-            for buffer in Scratch::buffers(scratch) {
-                grads.recycle(buffer);
-            }
+        for buffer in Scratch::buffers(scratch) {
+            grads.recycle(buffer);
+        }
+    }
+    if grads.wants(0) {
+        // ∂L/∂y read as images of `filters` channels, padded so that every input pixel's
+        // window covers the outputs it fed.
+        let transposed = Window {
+            batch: w.batch,
+            in_h: w.out_h,
+            in_w: w.out_w,
+            channels: filters,
+            k_h: 3,
+            k_w: 3,
+            stride_h: 1,
+            stride_w: 1,
+            pad_top: 2 - w.pad_top,
+            pad_left: 2 - w.pad_left,
+            out_h: w.in_h,
+            out_w: w.in_w,
+        };
+        let turned = turned_kernel(kernel, w.channels, filters);
+        let u = transform_kernel(&turned, filters * w.channels);
+        let group = images_per_task(w.batch, tiles_per_image(&transposed));
+        let scratch = Scratch::per_thread(&transposed, w.channels, group, |s| grads.scratch(s));
+        if let Some(dx) = grads.slot(0) {
+            let (dx, accumulate) = (dx.data, dx.accumulate);
+            convolve(
+                &transposed,
+                g,
+                &u,
+                w.channels,
+                dx,
+                accumulate,
+                |_| {},
+                &scratch,
+            );
+        }
+        for buffer in Scratch::buffers(scratch) {
+            grads.recycle(buffer);
         }
     }
 }

@@ -16,6 +16,7 @@ mod conv2d_pool;
 mod conv2d_winograd;
 mod conv2d_winograd_avx;
 mod conv2d_winograd_gemm;
+mod conv2d_winograd_pool;
 mod cross_entropy;
 mod dropout;
 mod matmul;

@@ -279,13 +279,13 @@ impl<T: Float> Backward<T> for MaxPoolBackward {
 /// pixels [`route_tiles`] leaves alone. Zeroing only those, not the whole image before
 /// `route_tiles` writes the rest, writes each pixel once: in the MNIST CNN's 11×11 second
 /// feature map, 21 pixels are zeroed instead of 121.
-struct Uncovered {
+pub(super) struct Uncovered {
     rows: Vec<bool>,
     cols: Vec<bool>,
 }
 
 impl Uncovered {
-    fn of(w: &Window) -> Uncovered {
+    pub(super) fn of(w: &Window) -> Uncovered {
         let (mut rows, mut cols) = (vec![true; w.in_h], vec![true; w.in_w]);
         for oy in 0..w.out_h {
             let (_, y, n) = w.rows(oy);
@@ -299,7 +299,7 @@ impl Uncovered {
     }
 
     /// Zeroes the uncovered pixels of one image of `channels` channels.
-    fn zero<T: Float>(&self, image: &mut [T], channels: usize) {
+    pub(super) fn zero<T: Float>(&self, image: &mut [T], channels: usize) {
         let row_len = self.cols.len() * channels;
         for (row, &uncovered) in image.chunks_exact_mut(row_len).zip(&self.rows) {
             if uncovered {
