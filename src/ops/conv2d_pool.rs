@@ -80,8 +80,7 @@ pub fn conv2d_bias_activation_max_pool<T: Float>(
             return max_pool2d(tape, y, pool.size, pool.strides, pool.padding);
         }
         Some(ConvKernel::Winograd) => {
-            let op = conv2d_winograd_max_pool;
-            return Ok(op(
+            return Ok(conv2d_winograd_max_pool(
                 tape, x, kernel, bias, activation, conv, filters, pooling,
             ));
         }
@@ -618,6 +617,24 @@ mod tests {
                 tape.value(y).data().to_vec()
             };
             assert_eq!(forward(true), forward(false), "case {i} {case:?}");
+        }
+    }
+
+    #[test]
+    fn fused_op_refuses_a_kernel_without_filters() {
+        // On direct's channels and Winograd's: an error before any buffer is sized by it
+        // (the fused backward's chunks would be 0 elements long).
+        for channels in [2, 32] {
+            let mut params = ParamStore::default();
+            let mut tape = Tape::<f32>::new(&mut params);
+            let x = tape.input(cast(random_tensor(&[2, 6, 6, channels], 1)));
+            let k = tape.input(Tensor::zeros(Shape::new(&[3, 3, channels, 0])));
+            let relu = Activation::Relu;
+            let pooled = pool(2, 2, VALID);
+            let err =
+                conv2d_bias_activation_max_pool(&mut tape, x, k, None, relu, [1, 1], VALID, pooled)
+                    .unwrap_err();
+            assert!(err.to_string().contains("has no filters"), "{err}");
         }
     }
 

@@ -232,10 +232,7 @@ impl<T: Float> Scratch<T> {
     /// starts no parallel work meanwhile, so the lock is never contended and no other task
     /// can run on the thread before it lets go.
     pub(super) fn this_thread(scratch: &[Mutex<Scratch<T>>]) -> MutexGuard<'_, Scratch<T>> {
-        let worker = rayon::current_thread_index().unwrap_or(0) % scratch.len();
-        scratch[worker]
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        this_thread(scratch)
     }
 
     /// The buffers, to give back to the pool.
@@ -245,6 +242,15 @@ impl<T: Float> Scratch<T> {
             [s.v, s.m]
         })
     }
+}
+
+/// The calling worker thread's entry of `per_thread` (one per thread of the pool), under the
+/// terms of [`Scratch::this_thread`].
+pub(super) fn this_thread<B>(per_thread: &[Mutex<B>]) -> MutexGuard<'_, B> {
+    let worker = rayon::current_thread_index().unwrap_or(0) % per_thread.len();
+    per_thread[worker]
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Elements from one tile position's plane of `tiles` rows of `width` to the next: one cache

@@ -7,7 +7,7 @@
 //!
 //! Forward, each task's feature maps (a few images) are convolved into a per-thread buffer,
 //! biased, activated and pooled there while in cache; the batch's feature map (the MNIST
-//! CNN's 11×11×64 per image, 7.9 MB at batch 128) is never written, and the bias+ReLU and
+//! CNN's 11×11×64 per image, 4.0 MB at batch 128) is never written, and the bias+ReLU and
 //! pooling passes over it are gone. Backward, f′ is taken on the pooled gradient alone and
 //! ∂L/∂z routed to the argmax pixels; the convolution's gradients then follow from ∂L/∂z as
 //! in `conv2d_winograd.rs`, on the same code.
@@ -22,14 +22,15 @@ use super::bias_activation::{
 use super::conv2d_direct::GROUP;
 use super::conv2d_pool::pooled_outputs;
 use super::conv2d_winograd::{
-    backward_from, convolve_task, images_per_task, tiles_per_image, transform_kernel, Scratch,
+    backward_from, convolve_task, images_per_task, this_thread, tiles_per_image, transform_kernel,
+    Scratch,
 };
 use super::pool::{max_image, route_tiles, tiles_cover, Uncovered};
 use super::window::Window;
 use crate::autograd::{Backward, GradSink, OpIo, Tape, Var};
 use crate::tensor::{Float, Shape, Tensor};
 use rayon::prelude::*;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
 /// The inputs' indices on the tape, as in `conv2d_pool.rs`.
 const X: usize = 0;
@@ -126,14 +127,6 @@ pub(super) fn conv2d_winograd_max_pool<T: Float>(
             activation,
         },
     )
-}
-
-/// The calling worker thread's buffer of `buffers`, one per thread of the pool.
-fn this_thread<T>(buffers: &[Mutex<T>]) -> MutexGuard<'_, T> {
-    let worker = rayon::current_thread_index().unwrap_or(0) % buffers.len();
-    buffers[worker]
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
 }
 
 struct WinogradPoolBackward {
