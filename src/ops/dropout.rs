@@ -19,13 +19,10 @@ pub fn dropout_mask<T: Float>(
 ) -> Tensor<T> {
     let mut mask = tape.alloc(shape);
     let keep = T::of(1.0 / (1.0 - rate));
-    for m in mask.data_mut() {
-        *m = if rng.random_sample() >= rate {
-            keep
-        } else {
-            T::zero()
-        };
-    }
+    rng.map_random_samples(
+        mask.data_mut(),
+        |u| if u >= rate { keep } else { T::zero() },
+    );
     mask
 }
 

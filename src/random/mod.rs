@@ -81,9 +81,22 @@ impl NumpyRandomState {
 
     /// A uniform double in [0, 1) with 53 random bits (`random_sample`, `rand`).
     pub fn random_sample(&mut self) -> f64 {
-        let a = (self.next_u32() >> 5) as f64;
-        let b = (self.next_u32() >> 6) as f64;
-        (a * 67108864.0 + b) / 9007199254740992.0
+        let a = self.next_u32();
+        sample_of(a, self.next_u32())
+    }
+
+    /// `out[i] = f(random_sample())` for each element in order: the same draws as as many
+    /// calls, with the generator's words made a block at a time (dropout masks).
+    pub fn map_random_samples<X>(&mut self, out: &mut [X], f: impl Fn(f64) -> X) {
+        const SAMPLES: usize = 256;
+        let mut words = [0u32; 2 * SAMPLES];
+        for block in out.chunks_mut(SAMPLES) {
+            let words = &mut words[..2 * block.len()];
+            self.mt.fill_u32(words);
+            for (o, pair) in block.iter_mut().zip(words.chunks_exact(2)) {
+                *o = f(sample_of(pair[0], pair[1]));
+            }
+        }
     }
 
     /// A uniform double in [low, high).
@@ -164,6 +177,13 @@ impl NumpyRandomState {
     }
 }
 
+/// numpy's double from two words: the top 27 bits of the first and 26 of the second.
+#[inline(always)]
+fn sample_of(a: u32, b: u32) -> f64 {
+    let (a, b) = ((a >> 5) as f64, (b >> 6) as f64);
+    (a * 67108864.0 + b) / 9007199254740992.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,6 +204,36 @@ mod tests {
         assert_eq!(copy.randn().to_bits(), rng.randn().to_bits());
         for _ in 0..2000 {
             assert_eq!(copy.next_u32(), rng.next_u32());
+        }
+    }
+
+    /// The block draws leave the generator where one-at-a-time draws would: from any position
+    /// in the key, across key regenerations, for blocks shorter and longer than the key.
+    #[test]
+    fn block_draws_equal_single_draws() {
+        for skip in [0, 1, 300, 623, 624, 625] {
+            for len in [0, 1, 17, 255, 256, 257, 624, 1500] {
+                let mut one = NumpyRandomState::new(11);
+                for _ in 0..skip {
+                    one.next_u32();
+                }
+                let mut block = one.clone();
+                let mut words = vec![0u32; len];
+                block.mt.fill_u32(&mut words);
+                let singles: Vec<u32> = (0..len).map(|_| one.next_u32()).collect();
+                assert_eq!(words, singles, "{len} words after {skip}");
+                assert_eq!(block.next_u32(), one.next_u32(), "{len} words after {skip}");
+
+                let mut samples = vec![0u64; len];
+                block.map_random_samples(&mut samples, f64::to_bits);
+                let singles: Vec<u64> = (0..len).map(|_| one.random_sample().to_bits()).collect();
+                assert_eq!(samples, singles, "{len} samples after {skip} words");
+                assert_eq!(
+                    block.next_u32(),
+                    one.next_u32(),
+                    "{len} samples after {skip}"
+                );
+            }
         }
     }
 
