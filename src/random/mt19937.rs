@@ -95,6 +95,7 @@ fn twisted(word: u32, next: u32, far: u32) -> u32 {
     far ^ (y >> 1) ^ ((y & 1).wrapping_neg() & MATRIX_A)
 }
 
+/// MT19937's output function, which spreads a key word's bits.
 #[inline(always)]
 fn tempered(mut y: u32) -> u32 {
     y ^= y >> 11;
