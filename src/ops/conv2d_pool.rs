@@ -202,11 +202,11 @@ struct ConvPoolBackward {
     activation: Activation,
 }
 
-/// The inputs' indices on the tape.
-const X: usize = 0;
-const KERNEL: usize = 1;
-const ARGMAX: usize = 2;
-const BIAS: usize = 3;
+/// The inputs' indices on the tape, for both fused ops (this one and Winograd's).
+pub(super) const X: usize = 0;
+pub(super) const KERNEL: usize = 1;
+pub(super) const ARGMAX: usize = 2;
+pub(super) const BIAS: usize = 3;
 
 /// One group of images' share of the backward: its ∂L/∂x rows, ∂L/∂W partial sum and ∂L/∂b
 /// period sums.

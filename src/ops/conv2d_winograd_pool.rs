@@ -20,7 +20,7 @@ use super::bias_activation::{
     Activation,
 };
 use super::conv2d_direct::GROUP;
-use super::conv2d_pool::pooled_outputs;
+use super::conv2d_pool::{pooled_outputs, ARGMAX, BIAS, KERNEL, X};
 use super::conv2d_winograd::{
     backward_from, convolve_task, images_per_task, this_thread, tiles_per_image, transform_kernel,
     Scratch,
@@ -31,12 +31,6 @@ use crate::autograd::{Backward, GradSink, OpIo, Tape, Var};
 use crate::tensor::{Float, Shape, Tensor};
 use rayon::prelude::*;
 use std::sync::{Mutex, PoisonError};
-
-/// The inputs' indices on the tape, as in `conv2d_pool.rs`.
-const X: usize = 0;
-const KERNEL: usize = 1;
-const ARGMAX: usize = 2;
-const BIAS: usize = 3;
 
 /// max_pool(f(conv2d(x, kernel) + bias)) by Winograd's algorithm. `conv` and `pooling` are
 /// already checked against the inputs and each other: 3×3 stride-1 windows on at least one

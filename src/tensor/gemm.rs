@@ -37,7 +37,8 @@ const BLOCK_ALIGN: usize = 16;
 /// (four vectors of 16; the columns of a row-major product are its vector side). A block of
 /// columns that is whole tiles wide needs no narrower tile at its edge: the 784-500-300-10
 /// MLP's 128×784·784×500 cut into 128+128+128+116 columns instead of 112+128+128+132 ran at
-/// 212 GFLOP/s on 2 threads instead of 185 (`cargo bench --bench gemm_threads`).
+/// 1.34-1.36 times the gemm crate's own two threads instead of 1.20 (`cargo bench --bench
+/// gemm_threads`, two runs on a Zen 4 EPYC).
 const TILE_COLUMNS: usize = 64;
 
 /// How a product's m×n output is cut into blocks that one task each computes whole: `count`
