@@ -138,7 +138,7 @@ fn max_image_body<T: Float, const ARG: bool>(
     }
     let blocks = (0..c / LANES * LANES)
         .step_by(LANES)
-        .chain((!c.is_multiple_of(LANES) && c > LANES).then_some(c - LANES));
+        .chain((!c.is_multiple_of(LANES) && c > LANES).then(|| c - LANES));
     for oy in 0..w.out_h {
         let (_, iy, nh) = w.rows(oy);
         for ox in 0..w.out_w {
