@@ -4,7 +4,10 @@
 //! shapes: `gemm` packs less for the tall, narrow products of im2col convolutions (1.5-7x
 //! faster there) and is level or ahead on the MLP's.
 
+use super::simd::wide_simd_fn;
 use super::Float;
+use std::any::Any;
+use std::cell::RefCell;
 
 /// Whether an operand is used as stored or transposed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,45 +44,83 @@ const BLOCK_ALIGN: usize = 16;
 /// gemm_threads`, two runs on a Zen 4 EPYC).
 const TILE_COLUMNS: usize = 64;
 
-/// How a product's m×n output is cut into blocks that one task each computes whole: `count`
-/// blocks of about equal size along its rows or its columns, `len` of them.
+/// The largest output (m×n elements) whose product may be cut along its sum: a dense
+/// layer's x·W at training batch sizes (32×128 to 128×128 in the labs), whose partial sums
+/// cost little to add.
+const SUM_CUT_OUTPUT: usize = 128 * 128;
+
+/// Which side of a product its blocks divide.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cut {
+    /// Rows of the output: every block reads all of `b`.
+    Rows,
+    /// Columns of the output: every block reads all of `a`.
+    Columns,
+    /// The sum over k: every block reads its own rows of `b` (and columns of `a`) and writes
+    /// a whole partial output; the partials are then added in block order.
+    Sum,
+}
+
+/// How a product is cut into blocks that one task each computes whole: `count` blocks of
+/// about equal size along its rows, its columns or its sum, `len` long.
 ///
-/// The cut depends on the shape alone, never on the thread count, and never divides the sum
-/// over k: each element is summed in the same order however many threads share the blocks,
-/// so a product repeats bit for bit on any number of threads. Cutting rows makes every block
-/// read all of `b`, cutting columns all of `a`: the cut runs across the longer side, so that
-/// the operand read again is the smaller one. `count` is a power of two, so that 2, 4 or 8
-/// threads get equal shares. (On a processor with AVX2 alone, the gemm crate's own threading
-/// cut the CIFAR MLP's 64×3072·3072×512 so that two threads ran slower than one.)
+/// The cut depends on the shape alone, never on the thread count, so a product repeats bit
+/// for bit on any number of threads: a block of rows or columns is summed over k whole by
+/// one task, and a cut sum adds its blocks' partial sums in block order. Cutting rows makes
+/// every block read all of `b`, cutting columns all of `a`: the cut runs across the longer
+/// side of the output, so that the operand read again is the smaller one. Where the sum is
+/// the longest side and the output small (a dense layer's x·W), the sum is cut instead: each
+/// block then reads only its own rows of the kernel W — the rows that the same thread's
+/// blocks of ∂W (cut along rows) and its share of the optimizer's update write. Cut along
+/// columns, both threads read every row of W in the forward, and the update of each row then
+/// waits for the other core to give up its copy: the 784-128-10 MLP's Adam update took
+/// 60-64 µs a thread in training (14-17 in a loop of its own, 51-65 in one that read W so
+/// between its updates), and 28-29 µs with the sum cut. `count` is a power of two, so that
+/// 2, 4 or 8 threads get equal shares. (On a processor with AVX2 alone, the gemm crate's own
+/// threading cut the CIFAR MLP's 64×3072·3072×512 so that two threads ran slower than one.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Blocks {
-    along_rows: bool,
+    cut: Cut,
     len: usize,
     count: usize,
 }
 
 impl Blocks {
     fn of(m: usize, n: usize, k: usize) -> Blocks {
-        let along_rows = m > n;
-        let len = if along_rows { m } else { n };
+        let sum = Blocks::cutting(Cut::Sum, m, n, k);
+        if k > m.max(n) && m.saturating_mul(n) <= SUM_CUT_OUTPUT && sum.count > 1 {
+            sum
+        } else {
+            Blocks::of_output(m, n, k)
+        }
+    }
+
+    /// Blocks of the output alone, never of the sum.
+    fn of_output(m: usize, n: usize, k: usize) -> Blocks {
+        Blocks::cutting(if m > n { Cut::Rows } else { Cut::Columns }, m, n, k)
+    }
+
+    fn cutting(cut: Cut, m: usize, n: usize, k: usize) -> Blocks {
+        let len = match cut {
+            Cut::Rows => m,
+            Cut::Columns => n,
+            Cut::Sum => k,
+        };
         let work = m.saturating_mul(n).saturating_mul(k);
         let most = (work / BLOCK_WORK).min(len / MIN_BLOCK).min(MOST_BLOCKS);
         let count = if most < 2 { 1 } else { 1 << most.ilog2() };
-        Blocks {
-            along_rows,
-            len,
-            count,
-        }
+        Blocks { cut, len, count }
     }
 
     /// Where block `i` starts; block `count` starts at `len`. Columns go in whole tiles of
     /// [`TILE_COLUMNS`] where the tiles share out evenly between the blocks (the last one
-    /// may be short); otherwise blocks are equal to within [`BLOCK_ALIGN`].
+    /// may be short); otherwise blocks are equal to within [`BLOCK_ALIGN`], so a cut sum
+    /// over a kernel's rows starts where the cut rows of its gradient do.
     fn start(self, i: usize) -> usize {
         let tiles = self.len.div_ceil(TILE_COLUMNS);
         if i == self.count {
             self.len
-        } else if !self.along_rows && tiles.is_multiple_of(self.count) {
+        } else if self.cut == Cut::Columns && tiles.is_multiple_of(self.count) {
             i * (tiles / self.count) * TILE_COLUMNS
         } else {
             i * self.len / self.count / BLOCK_ALIGN * BLOCK_ALIGN
@@ -105,12 +146,15 @@ pub fn gemm<T: Float>(
     accumulate: bool,
 ) {
     let parallel = rayon::current_num_threads() > 1;
-    gemm_on(m, n, k, a, a_t, b, b_t, c, accumulate, parallel);
+    let blocks = Blocks::of(m, n, k);
+    gemm_on(m, n, k, a, a_t, b, b_t, c, accumulate, blocks, parallel);
 }
 
 /// [`gemm()`] on the calling thread only: for a product that is one of many tasks already
 /// spread over the threads (a group of images), where splitting it again would only add
-/// hand-overs. The result is the same as [`gemm()`]'s: the same blocks, one after another.
+/// hand-overs. It never cuts the sum (a group's ∂W is such a product, and its partial sums
+/// would buy no thread anything); otherwise the result is [`gemm()`]'s: the same blocks, one
+/// after another.
 #[allow(clippy::too_many_arguments)]
 pub fn gemm_serial<T: Float>(
     m: usize,
@@ -123,7 +167,8 @@ pub fn gemm_serial<T: Float>(
     c: &mut [T],
     accumulate: bool,
 ) {
-    gemm_on(m, n, k, a, a_t, b, b_t, c, accumulate, false);
+    let blocks = Blocks::of_output(m, n, k);
+    gemm_on(m, n, k, a, a_t, b, b_t, c, accumulate, blocks, false);
 }
 
 /// `c = a·b` on the calling thread, each operand read at its own strides: `a` (m×k) at
@@ -206,6 +251,7 @@ fn gemm_on<T: Float>(
     b_t: Transpose,
     c: &mut [T],
     accumulate: bool,
+    blocks: Blocks,
     parallel: bool,
 ) {
     assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
@@ -227,7 +273,13 @@ fn gemm_on<T: Float>(
         Transpose::No => [n, 1],
         Transpose::Yes => [1, k],
     };
-    let blocks = Blocks::of(m, n, k);
+    if blocks.cut == Cut::Sum {
+        return with_partials((blocks.count - 1) * m * n, |partials| {
+            sum_cut_product(
+                m, n, a, a_strides, b, b_strides, c, accumulate, blocks, partials, parallel,
+            )
+        });
+    }
     let operands = Operands {
         a: a.as_ptr(),
         b: b.as_ptr(),
@@ -241,7 +293,7 @@ fn gemm_on<T: Float>(
         // k×n and m×n blocks), and each block of rows or columns of `c` is written by one
         // call only.
         unsafe {
-            if blocks.along_rows {
+            if blocks.cut == Cut::Rows {
                 let a = o.a.add(start * a_strides[0]);
                 let c = o.c.add(start * n);
                 crate_product(size, n, k, a, a_strides, o.b, b_strides, c, n, accumulate);
@@ -252,12 +304,108 @@ fn gemm_on<T: Float>(
             }
         }
     };
-    if parallel && blocks.count > 1 {
+    run_blocks(blocks.count, parallel, block_product);
+}
+
+/// Runs `block(i)` for every block, shared between the threads where `parallel`.
+fn run_blocks(count: usize, parallel: bool, block: impl Fn(usize) + Sync + Send) {
+    if parallel && count > 1 {
         use rayon::prelude::*;
-        (0..blocks.count).into_par_iter().for_each(block_product);
+        (0..count).into_par_iter().for_each(block);
     } else {
-        (0..blocks.count).for_each(block_product);
+        (0..count).for_each(block);
     }
+}
+
+/// A product cut along its sum: block 0 into `c` (added to it where `accumulate`), block i
+/// into the (i-1)-th m×n part of `partials`, then the parts added to `c` in block order.
+#[allow(clippy::too_many_arguments)]
+fn sum_cut_product<T: Float>(
+    m: usize,
+    n: usize,
+    a: &[T],
+    a_strides: [usize; 2],
+    b: &[T],
+    b_strides: [usize; 2],
+    c: &mut [T],
+    accumulate: bool,
+    blocks: Blocks,
+    partials: &mut [T],
+    parallel: bool,
+) {
+    let operands = Operands {
+        a: a.as_ptr(),
+        b: b.as_ptr(),
+        c: c.as_mut_ptr(),
+    };
+    let partials_at = Operands {
+        c: partials.as_mut_ptr(),
+        ..operands
+    };
+    let block_product = |i: usize| {
+        let (start, end) = (blocks.start(i), blocks.start(i + 1));
+        let (o, parts) = (&operands, &partials_at);
+        // SAFETY: gemm_on's assert bounds every index of a and b; block i reads columns
+        // start..end of a and the same rows of b, and writes c (block 0 only) or its own m×n
+        // part of `partials`, which holds count - 1 of them.
+        unsafe {
+            let a = o.a.add(start * a_strides[1]);
+            let b = o.b.add(start * b_strides[0]);
+            let (c, accumulate) = match i {
+                0 => (o.c, accumulate),
+                _ => (parts.c.add((i - 1) * m * n), false),
+            };
+            crate_product(
+                m,
+                n,
+                end - start,
+                a,
+                a_strides,
+                b,
+                b_strides,
+                c,
+                n,
+                accumulate,
+            );
+        }
+    };
+    run_blocks(blocks.count, parallel, block_product);
+    for partial in partials.chunks_exact(m * n) {
+        add_into(&mut c[..m * n], partial);
+    }
+}
+
+wide_simd_fn! {
+    /// `sums += parts`, element by element.
+    fn add_into<T: Float>(sums: &mut [T], parts: &[T]) {
+        for (sum, &part) in sums.iter_mut().zip(parts) {
+            *sum += part;
+        }
+    }
+}
+
+thread_local! {
+    /// The partial sums of this thread's last product cut along its sum, kept for the next:
+    /// a fresh buffer of that size (up to 7 outputs of 128×128) would be mapped and faulted
+    /// in at every step.
+    static PARTIALS: RefCell<Option<Box<dyn Any>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` on a buffer of `len` elements from this thread's [`PARTIALS`]. A product nested
+/// inside `f` (a task this thread takes while it waits) finds the buffer taken and uses one
+/// of its own.
+fn with_partials<T: Float, R>(len: usize, f: impl FnOnce(&mut [T]) -> R) -> R {
+    let kept = PARTIALS.with(|cell| cell.borrow_mut().take());
+    let mut buffer: Vec<T> = match kept.map(|kept| kept.downcast::<Vec<T>>()) {
+        Some(Ok(buffer)) => *buffer,
+        _ => Vec::new(),
+    };
+    if buffer.len() < len {
+        buffer.resize(len, T::zero());
+    }
+    let result = f(&mut buffer[..len]);
+    PARTIALS.with(|cell| *cell.borrow_mut() = Some(Box::new(buffer)));
+    result
 }
 
 /// A product's operands as pointers, shared by the tasks that each write one block of `c`.
@@ -429,16 +577,16 @@ mod tests {
     }
 
     #[test]
-    fn blocks_cover_the_longer_side_in_aligned_power_of_two_parts() {
-        for (m, n, k) in [
-            (64, 512, 3072),
-            (3072, 512, 64),
-            (32, 128, 784),
-            (1000, 7, 1 << 20),
+    fn blocks_cover_the_cut_side_in_aligned_power_of_two_parts() {
+        for (m, n, k, cut, len) in [
+            (64, 512, 3072, Cut::Columns, 512),
+            (3072, 512, 64, Cut::Rows, 3072),
+            (32, 128, 784, Cut::Sum, 784),
+            (1000, 7, 1 << 20, Cut::Sum, 1 << 20),
+            (1000, 128, 784, Cut::Rows, 1000),
         ] {
             let blocks = Blocks::of(m, n, k);
-            assert_eq!(blocks.along_rows, m > n);
-            assert_eq!(blocks.len, m.max(n));
+            assert_eq!((blocks.cut, blocks.len), (cut, len), "{m}×{n}·{k}");
             assert!(blocks.count.is_power_of_two() && blocks.count <= MOST_BLOCKS);
             assert_eq!(blocks.start(0), 0);
             assert_eq!(blocks.start(blocks.count), blocks.len);
@@ -467,9 +615,33 @@ mod tests {
             "rows are cut into equal blocks"
         );
         assert_eq!(
-            Blocks::of(32, 128, 784).count,
-            2,
-            "3.2M multiply-adds: two blocks of 64 columns"
+            starts(Blocks::of(32, 128, 784)),
+            [0, 384, 784],
+            "3.2M multiply-adds: the sum in two, where the weight gradient's rows are cut"
+        );
+        assert_eq!(
+            starts(Blocks::of(784, 128, 32)),
+            [0, 384, 784],
+            "the weight gradient's rows"
+        );
+        assert_eq!(
+            Blocks::of(1, 128, 784),
+            Blocks {
+                cut: Cut::Columns,
+                len: 128,
+                count: 1
+            },
+            "a product too small to cut is one block of its output"
+        );
+        assert_eq!(
+            Blocks::of(128, 129, 784).cut,
+            Cut::Columns,
+            "an output over 128×128 is cut, not the sum"
+        );
+        assert_eq!(
+            Blocks::of_output(32, 128, 784).cut,
+            Cut::Columns,
+            "the serial products never cut the sum"
         );
         assert_eq!(
             Blocks::of(32, 120, 400).count,
@@ -507,9 +679,43 @@ mod tests {
     }
 
     #[test]
+    fn products_cut_along_the_sum_match_the_definition() {
+        // The 784-128-10 MLP's x·W1 (2 blocks of the sum) and an 8-block sum with a short last
+        // block, each operand transposed or not, accumulated or not.
+        for (m, n, k, count) in [(32, 128, 784, 2), (40, 30, 7001, 8)] {
+            assert_eq!(
+                Blocks::of(m, n, k),
+                Blocks {
+                    cut: Cut::Sum,
+                    len: k,
+                    count
+                }
+            );
+            let (a, b) = (values(m * k, 13), values(k * n, 14));
+            for (a_t, b_t) in [
+                (Transpose::No, Transpose::No),
+                (Transpose::Yes, Transpose::Yes),
+            ] {
+                for accumulate in [false, true] {
+                    let mut c1 = values(m * n, 15);
+                    let mut c2 = c1.clone();
+                    crate::on_threads(2, || gemm(m, n, k, &a, a_t, &b, b_t, &mut c1, accumulate));
+                    naive(m, n, k, &a, a_t, &b, b_t, &mut c2, accumulate);
+                    for (x, y) in c1.iter().zip(&c2) {
+                        assert!((x - y).abs() < 1e-3, "{m}×{n}·{k}: {x} vs {y}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn product_does_not_depend_on_the_thread_count() {
-        // Cut along rows (3000×16, 7.2M multiply-adds), then a long sum (150×16 over 3000).
+        // Cut along rows (3000×16, 7.2M multiply-adds), then along a long sum (150×16 over
+        // 3000, in 4 blocks whose partial sums are added in order).
         let (m, n, k) = (3000, 16, 150);
+        assert_eq!(Blocks::of(k, n, m).cut, Cut::Sum);
+        assert_eq!(Blocks::of(k, n, m).count, 4);
         let (a, b) = (values(m * k, 4), values(k * n, 5));
         let run = |threads: usize| {
             crate::on_threads(threads, || {
