@@ -131,8 +131,9 @@ impl Blocks {
 /// `c = a·b` (or `c += a·b` when `accumulate`), with `a` logically m×k and `b` k×n,
 /// both row-major as stored and optionally transposed. `c` is m×n row-major.
 ///
-/// Threads share blocks of the output cut by its shape alone, each summed whole over k by
-/// one thread, so the result is the same for any thread count.
+/// Threads share blocks cut by the shape alone: of the output, each summed whole over k by
+/// one thread, or of a long sum, whose partial sums are added in block order; so the result
+/// is the same for any thread count.
 #[allow(clippy::too_many_arguments)]
 pub fn gemm<T: Float>(
     m: usize,
