@@ -274,18 +274,41 @@ fn gemm_on<T: Float>(
         Transpose::No => [n, 1],
         Transpose::Yes => [1, k],
     };
-    if blocks.cut == Cut::Sum {
-        return with_partials((blocks.count - 1) * m * n, |partials| {
-            sum_cut_product(
-                m, n, a, a_strides, b, b_strides, c, accumulate, blocks, partials, parallel,
-            )
-        });
-    }
     let operands = Operands {
         a: a.as_ptr(),
         b: b.as_ptr(),
         c: c.as_mut_ptr(),
     };
+    if blocks.cut == Cut::Sum {
+        // Block 0 into `c` (added to it where `accumulate`), block i into the (i-1)-th m×n
+        // part of `partials`, then the parts added to `c` in block order.
+        return with_partials((blocks.count - 1) * m * n, |partials| {
+            let partials_at = Operands {
+                c: partials.as_mut_ptr(),
+                ..operands
+            };
+            run_blocks(blocks.count, parallel, |i| {
+                let (start, end) = (blocks.start(i), blocks.start(i + 1));
+                let (o, parts) = (&operands, &partials_at);
+                // SAFETY: the assert above bounds every index of a and b; block i reads
+                // columns start..end of a and the same rows of b, and writes c (block 0
+                // only) or its own m×n part of `partials`, which holds count - 1 of them.
+                unsafe {
+                    let a = o.a.add(start * a_strides[1]);
+                    let b = o.b.add(start * b_strides[0]);
+                    let (c, accumulate) = match i {
+                        0 => (o.c, accumulate),
+                        _ => (parts.c.add((i - 1) * m * n), false),
+                    };
+                    let k = end - start;
+                    crate_product(m, n, k, a, a_strides, b, b_strides, c, n, accumulate);
+                }
+            });
+            for partial in partials.chunks_exact(m * n) {
+                add_into(&mut c[..m * n], partial);
+            }
+        });
+    }
     let block_product = |i: usize| {
         let (start, end) = (blocks.start(i), blocks.start(i + 1));
         let size = end - start;
@@ -318,64 +341,6 @@ fn run_blocks(count: usize, parallel: bool, block: impl Fn(usize) + Sync + Send)
     }
 }
 
-/// A product cut along its sum: block 0 into `c` (added to it where `accumulate`), block i
-/// into the (i-1)-th m×n part of `partials`, then the parts added to `c` in block order.
-#[allow(clippy::too_many_arguments)]
-fn sum_cut_product<T: Float>(
-    m: usize,
-    n: usize,
-    a: &[T],
-    a_strides: [usize; 2],
-    b: &[T],
-    b_strides: [usize; 2],
-    c: &mut [T],
-    accumulate: bool,
-    blocks: Blocks,
-    partials: &mut [T],
-    parallel: bool,
-) {
-    let operands = Operands {
-        a: a.as_ptr(),
-        b: b.as_ptr(),
-        c: c.as_mut_ptr(),
-    };
-    let partials_at = Operands {
-        c: partials.as_mut_ptr(),
-        ..operands
-    };
-    let block_product = |i: usize| {
-        let (start, end) = (blocks.start(i), blocks.start(i + 1));
-        let (o, parts) = (&operands, &partials_at);
-        // SAFETY: gemm_on's assert bounds every index of a and b; block i reads columns
-        // start..end of a and the same rows of b, and writes c (block 0 only) or its own m×n
-        // part of `partials`, which holds count - 1 of them.
-        unsafe {
-            let a = o.a.add(start * a_strides[1]);
-            let b = o.b.add(start * b_strides[0]);
-            let (c, accumulate) = match i {
-                0 => (o.c, accumulate),
-                _ => (parts.c.add((i - 1) * m * n), false),
-            };
-            crate_product(
-                m,
-                n,
-                end - start,
-                a,
-                a_strides,
-                b,
-                b_strides,
-                c,
-                n,
-                accumulate,
-            );
-        }
-    };
-    run_blocks(blocks.count, parallel, block_product);
-    for partial in partials.chunks_exact(m * n) {
-        add_into(&mut c[..m * n], partial);
-    }
-}
-
 wide_simd_fn! {
     /// `sums += parts`, element by element.
     fn add_into<T: Float>(sums: &mut [T], parts: &[T]) {
@@ -386,9 +351,9 @@ wide_simd_fn! {
 }
 
 thread_local! {
-    /// The partial sums of this thread's last product cut along its sum, kept for the next:
-    /// a fresh buffer of that size (up to 7 outputs of 128×128) would be mapped and faulted
-    /// in at every step.
+    /// The partial sums of this thread's last product cut along its sum (up to 7 outputs of
+    /// 128×128), kept for the next, so that a training step neither allocates nor zeroes
+    /// them.
     static PARTIALS: RefCell<Option<Box<dyn Any>>> = const { RefCell::new(None) };
 }
 
