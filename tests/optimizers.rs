@@ -1,7 +1,7 @@
 //! Optimizer steps against values worked out from the published update rules.
 //! The expected numbers come from `tests/fixtures/make_optimizer_golden.py` (plain float64 Python).
 
-use nabla::autograd::{Gradients, ParamStore};
+use nabla::autograd::{Gradients, ParamId, ParamStore};
 use nabla::nn::OptimizerConfig;
 use nabla::Tensor;
 use serde_json::Value;
@@ -34,16 +34,7 @@ fn run(config: OptimizerConfig, key: &str) {
         .zip(golden[key].as_array().unwrap())
         .enumerate()
     {
-        // A gradient store with this step's gradient for `w`.
-        let mut tape = nabla::autograd::Tape::new(&mut params);
-        let wv = tape.param(w);
-        let c = tape.input(Tensor::from_vec(vector(g), [3]).unwrap());
-        let prod = nabla::ops::mul(&mut tape, wv, c).unwrap();
-        let loss = nabla::ops::sum(&mut tape, prod); // ∂(Σ w·g)/∂w = g
-        tape.backward(loss).unwrap();
-        let mut grads = Gradients::for_params(tape.params());
-        tape.take_param_grads(&mut grads);
-        drop(tape);
+        let grads = gradient(&mut params, w, vector(g));
         optimizer.step(&mut params, &grads);
         let got = params.value(w).data();
         for (i, (a, b)) in got.iter().zip(vector(expected)).enumerate() {
@@ -55,6 +46,63 @@ fn run(config: OptimizerConfig, key: &str) {
         }
     }
     assert_eq!(optimizer.iterations(), 3);
+}
+
+/// A gradient store that holds `g` as the gradient of `w`.
+fn gradient<T: nabla::Float>(params: &mut ParamStore<T>, w: ParamId, g: Vec<T>) -> Gradients<T> {
+    let mut tape = nabla::autograd::Tape::new(params);
+    let wv = tape.param(w);
+    let len = g.len();
+    let c = tape.input(Tensor::from_vec(g, [len]).unwrap());
+    let prod = nabla::ops::mul(&mut tape, wv, c).unwrap();
+    let loss = nabla::ops::sum(&mut tape, prod); // ∂(Σ w·g)/∂w = g
+    tape.backward(loss).unwrap();
+    let mut grads = Gradients::for_params(tape.params());
+    tape.take_param_grads(&mut grads);
+    grads
+}
+
+/// One gradient and then none for 800 steps, in f32 as in training: every slot decays
+/// geometrically past the smallest normal (1.2e-38) and is flushed to zero there. Unflushed,
+/// each would be subnormal after these 800 steps (Adam's m 2.5e-41).
+#[test]
+fn slots_that_decay_below_the_smallest_normal_become_zero() {
+    let configs = [
+        OptimizerConfig::adam(0.001),
+        OptimizerConfig::sgd(0.01, 0.9),
+        OptimizerConfig::Rmsprop {
+            learning_rate: 0.001,
+            rho: 0.9,
+            momentum: 0.5,
+            epsilon: 1e-7,
+            centered: true,
+        },
+    ];
+    for config in configs {
+        let mut params = ParamStore::<f32>::default();
+        let w = params.add("w", Tensor::from_vec(vec![0.5f32; 4], [4]).unwrap(), true);
+        let mut optimizer = config.build::<f32>();
+        let first = gradient(&mut params, w, vec![1e-3, -1e-3, 1e-2, 0.0]);
+        optimizer.step(&mut params, &first);
+        let no_gradient = gradient(&mut params, w, vec![0.0; 4]);
+        for _ in 0..800 {
+            optimizer.step(&mut params, &no_gradient);
+        }
+        let name = config.name();
+        let state = optimizer.state();
+        let slots: Vec<f32> = state
+            .slots
+            .iter()
+            .flat_map(|(_, t)| t.data().to_vec())
+            .collect();
+        assert!(!slots.is_empty(), "{name}");
+        for x in slots {
+            assert!(
+                x == 0.0 || x.abs() >= f32::MIN_POSITIVE,
+                "{name}: slot {x:e}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -2,7 +2,9 @@
 //!   α_t = η·√(1 − β₂ᵗ) / (1 − β₁ᵗ)
 //!   m ← m + (1 − β₁)(g − m);   v ← v + (1 − β₂)(g² − v);   w ← w − α_t·m / (√v + ε)
 
-use super::{for_each_gradient, par_zip4, Optimizer, OptimizerConfig, OptimizerState, Slots};
+use super::{
+    flush_subnormal, for_each_gradient, par_zip4, Optimizer, OptimizerConfig, OptimizerState, Slots,
+};
 use crate::autograd::{Gradients, ParamStore};
 use crate::error::Result;
 use crate::tensor::simd::wide_simd_fn;
@@ -98,8 +100,8 @@ wide_simd_fn! {
         let n = w.len();
         let (m, v, g) = (&mut m[..n], &mut v[..n], &g[..n]);
         for i in 0..n {
-            m[i] += (g[i] - m[i]) * one_minus_b1;
-            v[i] += (g[i] * g[i] - v[i]) * one_minus_b2;
+            m[i] = flush_subnormal(m[i] + (g[i] - m[i]) * one_minus_b1);
+            v[i] = flush_subnormal(v[i] + (g[i] * g[i] - v[i]) * one_minus_b2);
             w[i] -= alpha * m[i] / (v[i].sqrt() + eps);
         }
     }
@@ -120,8 +122,8 @@ mod tests {
         let [alpha, eps, one_minus_b1, one_minus_b2] = constants;
         let (mut w_ref, mut m_ref, mut v_ref) = (w.clone(), m.clone(), v.clone());
         for i in 0..n {
-            m_ref[i] += (g[i] - m_ref[i]) * one_minus_b1;
-            v_ref[i] += (g[i] * g[i] - v_ref[i]) * one_minus_b2;
+            m_ref[i] = flush_subnormal(m_ref[i] + (g[i] - m_ref[i]) * one_minus_b1);
+            v_ref[i] = flush_subnormal(v_ref[i] + (g[i] * g[i] - v_ref[i]) * one_minus_b2);
             w_ref[i] -= alpha * m_ref[i] / (v_ref[i].sqrt() + eps);
         }
         adam_update(&mut w, &mut m, &mut v, &g, constants);

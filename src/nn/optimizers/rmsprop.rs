@@ -2,7 +2,9 @@
 //!   s ← ρ·s + (1 − ρ)·g²;   centered: ḡ ← ρ·ḡ + (1 − ρ)·g, d = s − ḡ² + ε, else d = s + ε
 //!   Δ = η·g / √d;   with momentum μ: m ← μ·m + Δ, w ← w − m;   else w ← w − Δ
 
-use super::{for_each_gradient, Optimizer, OptimizerConfig, OptimizerState, Slots};
+use super::{
+    flush_subnormal, for_each_gradient, Optimizer, OptimizerConfig, OptimizerState, Slots,
+};
 use crate::autograd::{Gradients, ParamStore};
 use crate::error::Result;
 use crate::tensor::Float;
@@ -73,10 +75,10 @@ impl<T: Float> Optimizer<T> for RmsProp<T> {
             let mut gbar = centered.then(|| average_grad.get(id, w).data_mut());
             let mut m = use_momentum.then(|| momentums.get(id, w).data_mut());
             for (i, (w, &g)) in w.data_mut().iter_mut().zip(g.data()).enumerate() {
-                s[i] = rho * s[i] + one_minus_rho * g * g;
+                s[i] = flush_subnormal(rho * s[i] + one_minus_rho * g * g);
                 let denominator = match gbar.as_deref_mut() {
                     Some(a) => {
-                        a[i] = rho * a[i] + one_minus_rho * g;
+                        a[i] = flush_subnormal(rho * a[i] + one_minus_rho * g);
                         s[i] - a[i] * a[i] + eps
                     }
                     None => s[i] + eps,
@@ -84,7 +86,7 @@ impl<T: Float> Optimizer<T> for RmsProp<T> {
                 let increment = lr * g / denominator.sqrt();
                 match m.as_deref_mut() {
                     Some(m) => {
-                        m[i] = mu * m[i] + increment;
+                        m[i] = flush_subnormal(mu * m[i] + increment);
                         *w -= m[i];
                     }
                     None => *w -= increment,

@@ -3,7 +3,10 @@
 //!                    w ← w + μ·m − η·g    (Nesterov)
 //! With μ = 0: w ← w − η·g.
 
-use super::{for_each_gradient, update_chunk, Optimizer, OptimizerConfig, OptimizerState, Slots};
+use super::{
+    flush_subnormal, for_each_gradient, update_chunk, Optimizer, OptimizerConfig, OptimizerState,
+    Slots,
+};
 use crate::autograd::{Gradients, ParamStore};
 use crate::error::Result;
 use crate::tensor::simd::wide_simd_fn;
@@ -121,7 +124,7 @@ wide_simd_fn! {
     ) {
         let [lr, mu] = rates;
         for ((w, m), &g) in w.iter_mut().zip(m.iter_mut()).zip(g) {
-            *m = mu * *m - lr * g;
+            *m = flush_subnormal(mu * *m - lr * g);
             if nesterov {
                 *w += mu * *m - lr * g;
             } else {
