@@ -64,7 +64,8 @@ fn gradient<T: nabla::Float>(params: &mut ParamStore<T>, w: ParamId, g: Vec<T>) 
 
 /// One gradient and then none for 800 steps, in f32 as in training: every slot decays
 /// geometrically past the smallest normal (1.2e-38) and is flushed to zero there. Unflushed,
-/// each would be subnormal after these 800 steps (Adam's m 2.5e-41).
+/// Adam's m (2.5e-41), SGD's momentum and RMSprop's two averages would be subnormal after
+/// these 800 steps.
 #[test]
 fn slots_that_decay_below_the_smallest_normal_become_zero() {
     let configs = [
