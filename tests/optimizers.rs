@@ -62,12 +62,13 @@ fn gradient<T: nabla::Float>(params: &mut ParamStore<T>, w: ParamId, g: Vec<T>) 
     grads
 }
 
-/// One gradient and then none for 800 steps, in f32 as in training: every slot decays
-/// geometrically past the smallest normal (1.2e-38) and is flushed to zero there. Unflushed,
-/// Adam's m (2.5e-41), SGD's momentum and RMSprop's two averages would be subnormal after
-/// these 800 steps.
+/// One gradient and then none for 800 steps, in f32 as in training: the running sums of
+/// gradients decay geometrically past the smallest normal (1.2e-38) and are flushed to zero
+/// there (unflushed, Adam's m would be 2.5e-41, SGD's momentum 2.5e-42 and RMSprop's average
+/// gradient 2.5e-41), while the averages of g² that divide the step keep their values
+/// (RMSprop's s is 2.4e-44, subnormal).
 #[test]
-fn slots_that_decay_below_the_smallest_normal_become_zero() {
+fn running_sums_that_decay_below_the_smallest_normal_become_zero() {
     let configs = [
         OptimizerConfig::adam(0.001),
         OptimizerConfig::sgd(0.01, 0.9),
@@ -91,17 +92,30 @@ fn slots_that_decay_below_the_smallest_normal_become_zero() {
         }
         let name = config.name();
         let state = optimizer.state();
-        let slots: Vec<f32> = state
-            .slots
-            .iter()
-            .flat_map(|(_, t)| t.data().to_vec())
-            .collect();
-        assert!(!slots.is_empty(), "{name}");
-        for x in slots {
-            assert!(
-                x == 0.0 || x.abs() >= f32::MIN_POSITIVE,
-                "{name}: slot {x:e}"
-            );
+        let slot = |prefix: &str| -> Vec<f32> {
+            let (_, t) = state
+                .slots
+                .iter()
+                .find(|(n, _)| n == &format!("{prefix}/0"))
+                .unwrap();
+            t.data().to_vec()
+        };
+        let flushed = match name {
+            "adam" => vec!["m"],
+            "sgd" => vec!["momentum"],
+            _ => vec!["average_grad", "momentum"],
+        };
+        for prefix in flushed {
+            for x in slot(prefix) {
+                assert!(
+                    x == 0.0 || x.abs() >= f32::MIN_POSITIVE,
+                    "{name} {prefix}: {x:e}"
+                );
+            }
+        }
+        if name == "rmsprop" {
+            let s = slot("velocity")[0];
+            assert!(s > 0.0 && s < f32::MIN_POSITIVE, "rmsprop's s: {s:e}");
         }
     }
 }

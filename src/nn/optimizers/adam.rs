@@ -101,7 +101,7 @@ wide_simd_fn! {
         let (m, v, g) = (&mut m[..n], &mut v[..n], &g[..n]);
         for i in 0..n {
             m[i] = flush_subnormal(m[i] + (g[i] - m[i]) * one_minus_b1);
-            v[i] = flush_subnormal(v[i] + (g[i] * g[i] - v[i]) * one_minus_b2);
+            v[i] += (g[i] * g[i] - v[i]) * one_minus_b2;
             w[i] -= alpha * m[i] / (v[i].sqrt() + eps);
         }
     }
@@ -123,7 +123,7 @@ mod tests {
         let (mut w_ref, mut m_ref, mut v_ref) = (w.clone(), m.clone(), v.clone());
         for i in 0..n {
             m_ref[i] = flush_subnormal(m_ref[i] + (g[i] - m_ref[i]) * one_minus_b1);
-            v_ref[i] = flush_subnormal(v_ref[i] + (g[i] * g[i] - v_ref[i]) * one_minus_b2);
+            v_ref[i] += (g[i] * g[i] - v_ref[i]) * one_minus_b2;
             w_ref[i] -= alpha * m_ref[i] / (v_ref[i].sqrt() + eps);
         }
         adam_update(&mut w, &mut m, &mut v, &g, constants);

@@ -360,15 +360,17 @@ pub(crate) fn par_zip4<T: Float>(
 
 /// `x`, or zero where it is subnormal (nonzero and below the smallest normal in magnitude).
 ///
-/// The slots that decay geometrically while a weight gets no gradient (Adam's moments, the
-/// momentum, RMSprop's averages: a pixel that is almost always zero) fall into the subnormal
-/// range after some hundreds of steps (Adam's m after about 700 from 1e-6, at β₁ = 0.9), and
-/// every step on a subnormal then takes the processor's slow path: flushing them made the
-/// 784-128-10 MLP's epoch 0.91-0.94× as long on a Zen 4 EPYC (batch 32, 3 epochs, the same
+/// The running sums of gradients (Adam's m, the momentum, RMSprop's average gradient) decay
+/// geometrically while a weight gets no gradient (a pixel that is almost always zero) and fall
+/// into the subnormal range after some hundreds of steps (Adam's m after about 700 from 1e-6,
+/// at β₁ = 0.9), where every step on them takes the processor's slow path: flushing them made
+/// the 784-128-10 MLP's epoch 0.89-0.95× as long on a Zen 4 EPYC (batch 32, 3 epochs, the same
 /// loss to the last digit). TensorFlow computes with subnormals flushed to zero everywhere
 /// (its kernels run with the processor's FTZ and DAZ flags set); nabla flushes only these
 /// slots, in the update's own arithmetic, and leaves every other result and Rust's
-/// floating-point environment as they are.
+/// floating-point environment as they are. The averages of g² that divide the step (Adam's v,
+/// RMSprop's s) are not flushed: with ε = 0, a zero there would turn a tiny finite step into
+/// an infinite one.
 #[inline(always)]
 pub(crate) fn flush_subnormal<T: Float>(x: T) -> T {
     if x.abs() < T::min_positive_value() {

@@ -75,7 +75,7 @@ impl<T: Float> Optimizer<T> for RmsProp<T> {
             let mut gbar = centered.then(|| average_grad.get(id, w).data_mut());
             let mut m = use_momentum.then(|| momentums.get(id, w).data_mut());
             for (i, (w, &g)) in w.data_mut().iter_mut().zip(g.data()).enumerate() {
-                s[i] = flush_subnormal(rho * s[i] + one_minus_rho * g * g);
+                s[i] = rho * s[i] + one_minus_rho * g * g;
                 let denominator = match gbar.as_deref_mut() {
                     Some(a) => {
                         a[i] = flush_subnormal(rho * a[i] + one_minus_rho * g);
