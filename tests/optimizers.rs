@@ -72,13 +72,7 @@ fn running_sums_that_decay_below_the_smallest_normal_become_zero() {
     let configs = [
         OptimizerConfig::adam(0.001),
         OptimizerConfig::sgd(0.01, 0.9),
-        OptimizerConfig::Rmsprop {
-            learning_rate: 0.001,
-            rho: 0.9,
-            momentum: 0.5,
-            epsilon: 1e-7,
-            centered: true,
-        },
+        centered_rmsprop_with_momentum(0.001),
     ];
     for config in configs {
         let mut params = ParamStore::<f32>::default();
@@ -150,16 +144,23 @@ fn rmsprop() {
     run(OptimizerConfig::rmsprop(0.01), "rmsprop");
 }
 
-#[test]
-fn rmsprop_centered_with_momentum() {
-    let config = OptimizerConfig::Rmsprop {
-        learning_rate: 0.01,
+/// RMSprop with every option on: centered, with momentum 0.5.
+fn centered_rmsprop_with_momentum(learning_rate: f64) -> OptimizerConfig {
+    OptimizerConfig::Rmsprop {
+        learning_rate,
         rho: 0.9,
         momentum: 0.5,
         epsilon: 1e-7,
         centered: true,
-    };
-    run(config, "rmsprop_centered_momentum");
+    }
+}
+
+#[test]
+fn rmsprop_centered_with_momentum() {
+    run(
+        centered_rmsprop_with_momentum(0.01),
+        "rmsprop_centered_momentum",
+    );
 }
 
 #[test]
@@ -183,4 +184,46 @@ fn keras_defaults() {
     );
     assert!(OptimizerConfig::parse("adagrad", None, 0.0).is_err());
     assert!(OptimizerConfig::parse("sgd", Some(-1.0), 0.0).is_err());
+}
+
+/// A 40,000-element weight is updated in chunks shared by the threads: every optimizer's
+/// weights and slots after 3 steps are the same bit for bit on 1, 2 and 3 threads.
+#[test]
+fn updates_are_the_same_on_any_thread_count() {
+    let configs = [
+        OptimizerConfig::adam(0.01),
+        OptimizerConfig::sgd(0.01, 0.9),
+        OptimizerConfig::rmsprop(0.01),
+        centered_rmsprop_with_momentum(0.01),
+    ];
+    let n = 40_000;
+    let run = |config: &OptimizerConfig| -> Vec<Vec<u32>> {
+        let mut params = ParamStore::<f32>::default();
+        let w0: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
+        let w = params.add("w", Tensor::from_vec(w0, [n]).unwrap(), true);
+        let mut optimizer = config.build::<f32>();
+        for step in 0..3 {
+            let g = (0..n)
+                .map(|i| (i as f32 * 0.73 + step as f32).cos())
+                .collect();
+            let grads = gradient(&mut params, w, g);
+            optimizer.step(&mut params, &grads);
+        }
+        let bits = |t: &Tensor<f32>| t.data().iter().map(|x| x.to_bits()).collect();
+        let mut all = vec![bits(params.value(w))];
+        all.extend(optimizer.state().slots.iter().map(|(_, t)| bits(t)));
+        all
+    };
+    for config in &configs {
+        let on = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| run(config))
+        };
+        let one = on(1);
+        assert_eq!(one, on(2), "{config:?} on 2 threads");
+        assert_eq!(one, on(3), "{config:?} on 3 threads");
+    }
 }

@@ -109,15 +109,15 @@ wide_simd_fn! {
 
 #[cfg(test)]
 mod tests {
+    use super::super::{bits, wave};
     use super::*;
 
     #[test]
     fn vector_update_equals_the_scalar_formula_bit_for_bit() {
         // 1,037 elements: full 16- and 8-wide vectors and a remainder, in f32 as in training.
         let n = 1037;
-        let wave = |k: f32| (0..n).map(|i| (i as f32 * k).sin()).collect::<Vec<f32>>();
-        let (mut w, mut m, g) = (wave(0.37), wave(0.11), wave(0.73));
-        let mut v: Vec<f32> = wave(0.19).iter().map(|x| x * x).collect();
+        let (mut w, mut m, g) = (wave(n, 0.37), wave(n, 0.11), wave(n, 0.73));
+        let mut v: Vec<f32> = wave(n, 0.19).iter().map(|x| x * x).collect();
         let constants = [1e-3, 1e-7, 0.1, 0.001];
         let [alpha, eps, one_minus_b1, one_minus_b2] = constants;
         let (mut w_ref, mut m_ref, mut v_ref) = (w.clone(), m.clone(), v.clone());
@@ -127,7 +127,6 @@ mod tests {
             w_ref[i] -= alpha * m_ref[i] / (v_ref[i].sqrt() + eps);
         }
         adam_update(&mut w, &mut m, &mut v, &g, constants);
-        let bits = |xs: &[f32]| xs.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&m), bits(&m_ref));
         assert_eq!(bits(&v), bits(&v_ref));
         assert_eq!(bits(&w), bits(&w_ref));

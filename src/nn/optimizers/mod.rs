@@ -380,6 +380,18 @@ pub(crate) fn flush_subnormal<T: Float>(x: T) -> T {
     }
 }
 
+/// Test data for the update kernels: sin(i·k) for i < n, in f32 as in training.
+#[cfg(test)]
+pub(crate) fn wave(n: usize, k: f32) -> Vec<f32> {
+    (0..n).map(|i| (i as f32 * k).sin()).collect()
+}
+
+/// The bits of each element, to compare results exactly.
+#[cfg(test)]
+pub(crate) fn bits(xs: &[f32]) -> Vec<u32> {
+    xs.iter().map(|x| x.to_bits()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
