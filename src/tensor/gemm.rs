@@ -621,57 +621,51 @@ mod tests {
         );
     }
 
-    #[test]
-    fn blocked_products_match_the_definition_along_rows_and_columns() {
-        // 4 blocks of columns, then 4 of rows, each transposed or not and accumulated or not.
-        for (m, n, k) in [(40, 700, 150), (700, 40, 150)] {
-            assert_eq!(Blocks::of(m, n, k).count, 4);
-            let (a, b) = (values(m * k, 8), values(k * n, 9));
-            for (a_t, b_t) in [
-                (Transpose::No, Transpose::Yes),
-                (Transpose::Yes, Transpose::No),
-            ] {
-                for accumulate in [false, true] {
-                    let mut c1 = values(m * n, 10);
-                    let mut c2 = c1.clone();
-                    gemm(m, n, k, &a, a_t, &b, b_t, &mut c1, accumulate);
-                    naive(m, n, k, &a, a_t, &b, b_t, &mut c2, accumulate);
-                    for (x, y) in c1.iter().zip(&c2) {
-                        assert!((x - y).abs() < 1e-3, "{m}×{n}: {x} vs {y}");
-                    }
+    /// `gemm` on 2 threads against the definition, with each pair of transposes, accumulated
+    /// or not.
+    fn assert_product_matches_definition(
+        (m, n, k): (usize, usize, usize),
+        transposes: [(Transpose, Transpose); 2],
+    ) {
+        let (a, b) = (values(m * k, 8), values(k * n, 9));
+        for (a_t, b_t) in transposes {
+            for accumulate in [false, true] {
+                let mut c1 = values(m * n, 10);
+                let mut c2 = c1.clone();
+                crate::on_threads(2, || gemm(m, n, k, &a, a_t, &b, b_t, &mut c1, accumulate));
+                naive(m, n, k, &a, a_t, &b, b_t, &mut c2, accumulate);
+                for (x, y) in c1.iter().zip(&c2) {
+                    assert!((x - y).abs() < 1e-3, "{m}×{n}·{k}: {x} vs {y}");
                 }
             }
         }
     }
 
     #[test]
+    fn blocked_products_match_the_definition_along_rows_and_columns() {
+        // 4 blocks of columns, then 4 of rows.
+        for (m, n, k) in [(40, 700, 150), (700, 40, 150)] {
+            assert_eq!(Blocks::of(m, n, k).count, 4);
+            let transposes = [
+                (Transpose::No, Transpose::Yes),
+                (Transpose::Yes, Transpose::No),
+            ];
+            assert_product_matches_definition((m, n, k), transposes);
+        }
+    }
+
+    #[test]
     fn products_cut_along_the_sum_match_the_definition() {
         // The 784-128-10 MLP's x·W1 (2 blocks of the sum) and an 8-block sum with a short last
-        // block, each operand transposed or not, accumulated or not.
+        // block.
         for (m, n, k, count) in [(32, 128, 784, 2), (40, 30, 7001, 8)] {
-            assert_eq!(
-                Blocks::of(m, n, k),
-                Blocks {
-                    cut: Cut::Sum,
-                    len: k,
-                    count
-                }
-            );
-            let (a, b) = (values(m * k, 13), values(k * n, 14));
-            for (a_t, b_t) in [
+            let blocks = Blocks::of(m, n, k);
+            assert_eq!((blocks.cut, blocks.len, blocks.count), (Cut::Sum, k, count));
+            let transposes = [
                 (Transpose::No, Transpose::No),
                 (Transpose::Yes, Transpose::Yes),
-            ] {
-                for accumulate in [false, true] {
-                    let mut c1 = values(m * n, 15);
-                    let mut c2 = c1.clone();
-                    crate::on_threads(2, || gemm(m, n, k, &a, a_t, &b, b_t, &mut c1, accumulate));
-                    naive(m, n, k, &a, a_t, &b, b_t, &mut c2, accumulate);
-                    for (x, y) in c1.iter().zip(&c2) {
-                        assert!((x - y).abs() < 1e-3, "{m}×{n}·{k}: {x} vs {y}");
-                    }
-                }
-            }
+            ];
+            assert_product_matches_definition((m, n, k), transposes);
         }
     }
 
