@@ -1,6 +1,6 @@
 //! Where a training step of the MNIST CNN (batch 128) and LeNet-5 (batch 32) spends its time:
 //! each op's forward and backward alone, on the models' shapes, and each convolution by every
-//! kernel (im2col + GEMM whole-batch and grouped, direct, Winograd for 3x3).
+//! kernel (im2col + GEMM whole-batch and grouped, direct, Winograd's two tilings for 3x3).
 //!
 //! Run: `cargo bench --bench cnn_ops` (RAYON_NUM_THREADS=2 to match the PyTorch comparison);
 //! `cargo bench --bench cnn_ops -- 'cnn conv2'` times only the lines whose names contain that.
@@ -121,6 +121,9 @@ fn main() {
         ("cifar cnn conv1", 32, [32, 32, 3], [3, 3, 3, 32]),
         ("cifar cnn conv2", 32, [15, 15, 32], [3, 3, 32, 64]),
         ("cifar cnn conv3", 32, [6, 6, 64], [3, 3, 64, 64]),
+        // Where Winograd's F(4×4) starts to beat F(2×2): outputs of 6×6 and 8×8.
+        ("6x6 out 64->64", 32, [8, 8, 64], [3, 3, 64, 64]),
+        ("8x8 out 64->64", 32, [10, 10, 64], [3, 3, 64, 64]),
     ] {
         let x = random(&[batch, image[0], image[1], image[2]], 1);
         let k = random(&kernel, 2);
@@ -129,8 +132,9 @@ fn main() {
             ("direct", ConvKernel::Direct),
             ("grouped", ConvKernel::Grouped),
             ("winograd", ConvKernel::Winograd),
+            ("winograd 4x4", ConvKernel::Winograd4x4),
         ] {
-            if algorithm == ConvKernel::Winograd && kernel[..2] != [3, 3] {
+            if algorithm.is_winograd() && kernel[..2] != [3, 3] {
                 continue; // 3x3 only: anything else would time the grouped path again
             }
             let conv = move |t: &mut Tape<f32>, v: &[Var]| {

@@ -15,14 +15,15 @@
 //! and returns to the buffer pool after the step instead of being allocated afresh each time.
 //!
 //! For few filters a direct kernel (`conv2d_direct.rs`) skips the unfolding; 3×3 kernels at
-//! stride 1 on many channels take Winograd's algorithm (`conv2d_winograd.rs`); otherwise the
+//! stride 1 on many channels take Winograd's algorithm (`conv2d_winograd.rs`, in 4×4 tiles
+//! `conv2d_winograd_f4.rs`); otherwise the
 //! grouped path (`conv2d_grouped` below) does the same im2col + GEMM a few images per task,
 //! so each group's rows are multiplied while still in cache. [`conv2d`] picks by the
 //! measured rule in [`ConvKernel::choose`]; the whole-batch path is the reference for all.
 
 use super::bias_activation::{bias_activation, Activation};
 use super::conv2d_direct::{conv2d_direct, Epilogue, MAX_FILTERS};
-use super::conv2d_winograd::{self as winograd, conv2d_winograd};
+use super::conv2d_winograd::{self as winograd, conv2d_winograd, Tiling};
 use super::window::{Padding, Window};
 use crate::autograd::{Backward, GradSink, OpIo, Tape, Var};
 use crate::error::{Error, Result};
@@ -59,6 +60,10 @@ pub enum ConvKernel {
     /// Winograd's F(2×2, 3×3) (`conv2d_winograd.rs`): 3×3 kernels at stride 1 only (others
     /// take the grouped path), with 2.25× fewer multiply-adds than im2col.
     Winograd,
+    /// Winograd's F(4×4, 3×3) (`conv2d_winograd_f4.rs`): as `Winograd`, with 4× fewer
+    /// multiply-adds than im2col where the output's tiles fill, and larger rounding errors
+    /// (still under 1e-5 of the outputs' scale in f32 on the labs' shapes).
+    Winograd4x4,
 }
 
 impl ConvKernel {
@@ -83,6 +88,13 @@ impl ConvKernel {
     /// backward, then forward alone): MNIST CNN 32→64 27.3 / 17.9 and 9.4 / 4.8, CIFAR CNN
     /// 32→64 8.3 / 6.1 and 2.5 / 1.6, 64→64 1.7 / 1.6 (level) and 0.54 / 0.40. Fewer
     /// channels were not measured: the products over them would be short.
+    ///
+    /// There F(4×4, 3×3) replaces F(2×2, 3×3) where the output is at least 6×6 (same bench,
+    /// CPU ms, F(2×2) / F(4×4), forward + backward, then forward alone): MNIST CNN 32→64
+    /// (11×11 out) 14.1 / 11.1 and 3.6 / 2.3, CIFAR CNN 32→64 (13×13) 4.5 / 3.7 and 1.3 / 1.0,
+    /// and on the bench's shapes for the rule (batch 32), 64→64 to 8×8 3.3 / 3.0 and to 6×6
+    /// 3.3 / 2.3; at 4×4 (CIFAR CNN 64→64) one tile covers each image's output and F(2×2)
+    /// keeps it, 1.4 / 1.8 (forward level, 0.3).
     pub fn choose(self, window: &Window, filters: usize, training: bool) -> ConvKernel {
         let c = window.channels;
         let direct_wins = (c <= 8 && filters <= 16)
@@ -91,11 +103,30 @@ impl ConvKernel {
         let winograd_wins = winograd::applies(window) && c >= 32;
         match self {
             ConvKernel::Auto if direct_wins => ConvKernel::Direct,
+            ConvKernel::Auto if winograd_wins && window.out_h.min(window.out_w) >= 6 => {
+                ConvKernel::Winograd4x4
+            }
             ConvKernel::Auto if winograd_wins => ConvKernel::Winograd,
             ConvKernel::Auto => ConvKernel::Grouped,
             ConvKernel::Direct if filters > MAX_FILTERS => ConvKernel::Im2col,
-            ConvKernel::Winograd if !winograd::applies(window) => ConvKernel::Grouped,
+            ConvKernel::Winograd | ConvKernel::Winograd4x4 if !winograd::applies(window) => {
+                ConvKernel::Grouped
+            }
             other => other,
+        }
+    }
+
+    /// Whether this is one of Winograd's kernels.
+    pub fn is_winograd(self) -> bool {
+        self.tiling().is_some()
+    }
+
+    /// The tiling of a Winograd kernel; `None` for the others.
+    pub(super) fn tiling(self) -> Option<Tiling> {
+        match self {
+            ConvKernel::Winograd => Some(Tiling::F2),
+            ConvKernel::Winograd4x4 => Some(Tiling::F4),
+            _ => None,
         }
     }
 }
@@ -163,7 +194,10 @@ fn conv2d_then<T: Float>(
     let (window, filters) = conv_window(tape, x, kernel, strides, padding, epilogue.bias)?;
     let y = match algorithm.choose(&window, filters, tape.is_recording()) {
         ConvKernel::Direct => return conv2d_direct(tape, x, kernel, window, filters, epilogue),
-        ConvKernel::Winograd => return conv2d_winograd(tape, x, kernel, window, filters, epilogue),
+        algorithm @ (ConvKernel::Winograd | ConvKernel::Winograd4x4) => {
+            let tiling = algorithm.tiling().expect("a Winograd kernel");
+            return conv2d_winograd(tape, x, kernel, window, filters, epilogue, tiling);
+        }
         ConvKernel::Grouped => conv2d_grouped(tape, x, kernel, window, filters)?,
         _ => conv2d_im2col(tape, x, kernel, window, filters)?,
     };
@@ -617,8 +651,19 @@ mod tests {
         assert_eq!(auto(3, 32, false), ConvKernel::Direct);
         assert_eq!(auto(6, 16, true), ConvKernel::Direct);
         assert_eq!(auto(16, 16, true), ConvKernel::Grouped);
-        assert_eq!(auto(32, 64, false), ConvKernel::Winograd);
-        assert_eq!(auto(32, 64, true), ConvKernel::Winograd);
+        assert_eq!(auto(32, 64, false), ConvKernel::Winograd4x4);
+        assert_eq!(auto(32, 64, true), ConvKernel::Winograd4x4);
+        // Outputs under 6×6 keep F(2×2).
+        let small = Window::new("t", &[1, 7, 8, 32], [3, 3], [1, 1], Padding::Valid).unwrap();
+        assert_eq!(
+            ConvKernel::Auto.choose(&small, 64, true),
+            ConvKernel::Winograd
+        );
+        let six = Window::new("t", &[1, 8, 8, 32], [3, 3], [1, 1], Padding::Valid).unwrap();
+        assert_eq!(
+            ConvKernel::Auto.choose(&six, 64, true),
+            ConvKernel::Winograd4x4
+        );
         assert_eq!(auto(16, 64, true), ConvKernel::Grouped);
         let strided = Window::new("t", &[1, 28, 28, 32], [3, 3], [2, 2], Padding::Valid).unwrap();
         assert_eq!(
@@ -627,6 +672,10 @@ mod tests {
         );
         assert_eq!(
             ConvKernel::Winograd.choose(&strided, 64, true),
+            ConvKernel::Grouped
+        );
+        assert_eq!(
+            ConvKernel::Winograd4x4.choose(&strided, 64, true),
             ConvKernel::Grouped
         );
         let five = Window::new("t", &[1, 28, 28, 32], [5, 5], [1, 1], Padding::Valid).unwrap();

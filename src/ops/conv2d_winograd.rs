@@ -20,6 +20,9 @@
 //!   ∂L/∂W is the forward's adjoint: ∂L/∂U[p] = Σ_tiles V[p]ᵀ · (A G Aᵀ)[p], 16 GEMMs over
 //!         the tiles again, then ∂L/∂W = Gᵀ (∂L/∂U) G.
 //!
+//! The same steps run on 6×6 tiles of 4×4 outputs, F(4×4, 3×3), where [`Tiling::F4`] is
+//! chosen (`conv2d_winograd_f4.rs`: its matrices and transforms).
+//!
 //! Threads split the batch into tasks of whole images, which add nothing across one another;
 //! ∂L/∂W's partial sums are per group of images fixed by the shapes, added in group order, so
 //! every result is the same for any thread count.
@@ -29,6 +32,7 @@ use super::conv2d::add_in_order;
 use super::conv2d_direct::Epilogue;
 #[cfg(target_arch = "x86_64")]
 use super::conv2d_winograd_avx as avx;
+use super::conv2d_winograd_f4 as f4;
 use super::conv2d_winograd_gemm::product;
 use super::window::Window;
 use crate::autograd::{Backward, GradSink, OpIo, Tape, Var};
@@ -41,10 +45,61 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 /// Positions of a 4×4 input tile: one product per position.
 const POSITIONS: usize = 16;
 
-/// Tiles one task transforms and multiplies at once: enough rows for the GEMM's blocking,
-/// few enough that the task's transformed tiles stay in a core's L2 between the three steps.
-/// Test builds use a tiny count, so that the tests' small shapes run in several tasks.
-const TILES_PER_TASK: usize = if cfg!(test) { 3 } else { 128 };
+/// Which of Winograd's algorithms tiles a convolution's output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Tiling {
+    /// F(2×2, 3×3): 2×2 outputs from each 4×4 input tile, 16 products.
+    F2,
+    /// F(4×4, 3×3) (`conv2d_winograd_f4.rs`): 4×4 outputs from each 6×6 tile, 36 products.
+    F4,
+}
+
+impl Tiling {
+    /// Positions of a tile: one product per position.
+    pub(super) fn positions(self) -> usize {
+        match self {
+            Tiling::F2 => POSITIONS,
+            Tiling::F4 => f4::POSITIONS,
+        }
+    }
+
+    /// (tiles down, tiles across) of the output.
+    fn grid(self, w: &Window) -> (usize, usize) {
+        match self {
+            Tiling::F2 => tile_grid(w),
+            Tiling::F4 => f4::tile_grid(w),
+        }
+    }
+
+    pub(super) fn tiles_per_image(self, w: &Window) -> usize {
+        let (down, across) = self.grid(w);
+        down * across
+    }
+
+    /// Tiles one task transforms and multiplies at once: enough rows for the GEMM's
+    /// blocking, few enough that the task's transformed tiles stay in a core's L2 between the
+    /// three steps. F(4×4)'s 72 tiles of 36 positions are 1.3 times F(2×2)'s 128 of 16: at
+    /// the same size (56 tiles), the MNIST CNN's ∂L/∂W summed 4 images a group, so each
+    /// product ran over 36 tiles alone and the groups' partial sums were twice as many; at
+    /// 72 the forward's and ∂L/∂W's groups take the same buffers (the MNIST CNN's peak
+    /// memory 1.2 MB lower, its epoch level). Test builds use a tiny count, so that the
+    /// tests' small shapes run in several tasks.
+    fn tiles_per_task(self) -> usize {
+        match self {
+            _ if cfg!(test) => 3,
+            Tiling::F2 => 128,
+            Tiling::F4 => 72,
+        }
+    }
+
+    /// U = G g Gᵀ for a kernel stored (3, 3, rest): one block of `rest` per tile position.
+    pub(super) fn transform_kernel<T: Float>(self, kernel: &[T], rest: usize) -> Vec<T> {
+        match self {
+            Tiling::F2 => transform_kernel(kernel, rest),
+            Tiling::F4 => f4::transform_kernel(kernel, rest),
+        }
+    }
+}
 
 /// Whether Winograd's F(2×2, 3×3) computes this window: 3×3 kernels at stride 1.
 pub(super) fn applies(window: &Window) -> bool {
@@ -62,8 +117,9 @@ pub(super) fn conv2d_winograd<T: Float>(
     window: Window,
     filters: usize,
     epilogue: Epilogue,
+    tiling: Tiling,
 ) -> Result<Var> {
-    let u = transform_kernel(tape.value(kernel).data(), window.channels * filters);
+    let u = tiling.transform_kernel(tape.value(kernel).data(), window.channels * filters);
     let mut out = tape.alloc(Shape::new(&[
         window.batch,
         window.out_h,
@@ -80,11 +136,12 @@ pub(super) fn conv2d_winograd<T: Float>(
             bias_activation_in_place(out, bias.as_deref(), epilogue.activation);
         }
     };
-    let group = images_per_task(window.batch, tiles_per_image(&window));
-    let scratch = Scratch::per_thread(&window, filters, group, |shape| tape.alloc(shape));
+    let group = images_per_task(window.batch, tiling, &window);
+    let scratch = Scratch::per_thread(&window, tiling, filters, group, |s| tape.alloc(s));
     let images = tape.value(x).data();
     convolve(
         &window,
+        tiling,
         images,
         &u,
         filters,
@@ -100,7 +157,11 @@ pub(super) fn conv2d_winograd<T: Float>(
         "conv2d",
         out,
         &[x, kernel],
-        WinogradBackward { window, filters },
+        WinogradBackward {
+            window,
+            filters,
+            tiling,
+        },
     );
     if fused || epilogue.is_none() {
         Ok(y)
@@ -116,6 +177,7 @@ pub(super) fn conv2d_winograd<T: Float>(
 #[allow(clippy::too_many_arguments)]
 fn convolve<T: Float>(
     w: &Window,
+    tiling: Tiling,
     images: &[T],
     u: &[T],
     filters: usize,
@@ -136,21 +198,23 @@ fn convolve<T: Float>(
         out.par_chunks_mut(out_len).for_each(&then);
         return;
     }
-    let group = images_per_task(w.batch, tiles_per_image(w));
+    let group = images_per_task(w.batch, tiling, w);
     out.par_chunks_mut(group * out_len)
         .zip(images.par_chunks(group * w.in_len()))
         .for_each(|(out, images)| {
             // `then` starts no parallel work either (see `Scratch::this_thread`).
             let mut scratch = Scratch::this_thread(scratch);
-            convolve_task(w, images, u, filters, out, accumulate, &mut scratch);
+            convolve_task(w, tiling, images, u, filters, out, accumulate, &mut scratch);
             then(out);
         });
 }
 
 /// One task's share of [`convolve`]: the convolution of the whole images of `images` into
 /// `out`, on the calling thread, through its `scratch`. `w.in_len()` must not be 0.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn convolve_task<T: Float>(
     w: &Window,
+    tiling: Tiling,
     images: &[T],
     u: &[T],
     filters: usize,
@@ -159,12 +223,16 @@ pub(super) fn convolve_task<T: Float>(
     scratch: &mut Scratch<T>,
 ) {
     let Scratch { v, m } = scratch;
-    let tiles = images.len() / w.in_len() * tiles_per_image(w);
+    let positions = tiling.positions();
+    let tiles = images.len() / w.in_len() * tiling.tiles_per_image(w);
     // Both written in full below, as far as this task's tiles reach.
-    let v = &mut v.data_mut()[..POSITIONS * plane(tiles, w.channels)];
-    let m = &mut m.data_mut()[..POSITIONS * plane(tiles, filters)];
-    input_tiles(w, images, v);
-    for p in 0..POSITIONS {
+    let v = &mut v.data_mut()[..positions * plane(tiles, w.channels)];
+    let m = &mut m.data_mut()[..positions * plane(tiles, filters)];
+    match tiling {
+        Tiling::F2 => input_tiles(w, images, v),
+        Tiling::F4 => f4::input_tiles(w, images, v),
+    }
+    for p in 0..positions {
         product(
             tiles,
             filters,
@@ -177,15 +245,20 @@ pub(super) fn convolve_task<T: Float>(
             filters,
         );
     }
-    output_tiles(w, m, filters, out, accumulate);
+    match tiling {
+        Tiling::F2 => output_tiles(w, m, filters, out, accumulate),
+        Tiling::F4 => f4::output_tiles(w, m, filters, out, accumulate),
+    }
 }
 
-/// Images per task: at most about [`TILES_PER_TASK`] tiles (one image at least), in a number
+/// Images per task: at most about [`Tiling::tiles_per_task`] tiles (one image at least), in a number
 /// of tasks that the threads share evenly (inference runs a few images at a time: 12 of the
 /// MNIST CNN split 4 + 4 + 4 leave one of two threads idle for a third of the call). No task
 /// sums another's outputs, so the split changes no result.
-pub(super) fn images_per_task(batch: usize, tiles_per_image: usize) -> usize {
-    let most = TILES_PER_TASK.div_ceil(tiles_per_image.max(1));
+pub(super) fn images_per_task(batch: usize, tiling: Tiling, w: &Window) -> usize {
+    let most = tiling
+        .tiles_per_task()
+        .div_ceil(tiling.tiles_per_image(w).max(1));
     even_group(batch, most, rayon::current_num_threads().max(1))
 }
 
@@ -213,16 +286,17 @@ impl<T: Float> Scratch<T> {
     /// One scratch per thread of the pool, for tasks of `images` images of `w` each.
     pub(super) fn per_thread(
         w: &Window,
+        tiling: Tiling,
         filters: usize,
         images: usize,
         mut take: impl FnMut(Shape) -> Tensor<T>,
     ) -> Vec<Mutex<Scratch<T>>> {
-        let tiles = images * tiles_per_image(w);
+        let (tiles, positions) = (images * tiling.tiles_per_image(w), tiling.positions());
         (0..rayon::current_num_threads())
             .map(|_| {
                 Mutex::new(Scratch {
-                    v: take(Shape::new(&[POSITIONS * plane(tiles, w.channels)])),
-                    m: take(Shape::new(&[POSITIONS * plane(tiles, filters)])),
+                    v: take(Shape::new(&[positions * plane(tiles, w.channels)])),
+                    m: take(Shape::new(&[positions * plane(tiles, filters)])),
                 })
             })
             .collect()
@@ -266,14 +340,9 @@ fn tile_grid(w: &Window) -> (usize, usize) {
     (w.out_h.div_ceil(2), w.out_w.div_ceil(2))
 }
 
-pub(super) fn tiles_per_image(w: &Window) -> usize {
-    let (down, across) = tile_grid(w);
-    down * across
-}
-
 /// U = G g Gᵀ for a kernel stored (3, 3, rest), `rest` = channels × filters: 16 blocks of
 /// `rest`, one per tile position.
-pub(super) fn transform_kernel<T: Float>(kernel: &[T], rest: usize) -> Vec<T> {
+fn transform_kernel<T: Float>(kernel: &[T], rest: usize) -> Vec<T> {
     let taps: [&[T]; 9] = std::array::from_fn(|t| &kernel[t * rest..][..rest]);
     // G g: each kernel column (3 taps) becomes 4 rows, stored [row][column][rest].
     let mut columns = vec![T::zero(); 12 * rest];
@@ -326,7 +395,7 @@ fn turned_kernel<T: Float>(kernel: &[T], channels: usize, filters: usize) -> Vec
 }
 
 /// Channels the generic transforms take at once: one AVX register of f32.
-const LANES: usize = 8;
+pub(super) const LANES: usize = 8;
 
 /// 16 tile positions (row-major) of `LANES` channels each.
 type Block<T> = [[T; LANES]; POSITIONS];
@@ -385,7 +454,7 @@ fn output_transform<T: Float>(m: &Block<T>) -> [[T; LANES]; 4] {
 
 /// `LANES` values of `xs` from `at`, zeros past its end.
 #[inline(always)]
-fn load<T: Float>(xs: &[T], at: usize) -> [T; LANES] {
+pub(super) fn load<T: Float>(xs: &[T], at: usize) -> [T; LANES] {
     match xs.get(at..at + LANES) {
         Some(whole) => whole.try_into().expect("LANES values"),
         None => std::array::from_fn(|l| xs.get(at + l).copied().unwrap_or(T::zero())),
@@ -506,18 +575,24 @@ wide_simd_fn! {
     }
 }
 
-/// Images whose ∂L/∂W is summed into one partial sum: at most about [`TILES_PER_TASK`]
-/// tiles, in a multiple of 4 groups where the batch allows (even work for 1, 2 or 4 threads),
-/// fixed by the shapes alone so that the order of the sum does not depend on the thread count.
-fn images_per_sum(batch: usize, tiles_per_image: usize) -> usize {
-    even_group(batch, TILES_PER_TASK.div_ceil(tiles_per_image.max(1)), 4)
+/// Images whose ∂L/∂W is summed into one partial sum: at most about
+/// [`Tiling::tiles_per_task`] tiles, in a multiple of 4 groups where the batch allows (even
+/// work for 1, 2 or 4 threads), fixed by the shapes alone so that the order of the sum does
+/// not depend on the thread count.
+fn images_per_sum(batch: usize, tiling: Tiling, w: &Window) -> usize {
+    let most = tiling
+        .tiles_per_task()
+        .div_ceil(tiling.tiles_per_image(w).max(1));
+    even_group(batch, most, 4)
 }
 
 /// ∂L/∂W (3, 3, C, F), the adjoint of the forward: per group of `group` images,
 ///   ∂L/∂U[p] += V[p]ᵀ · ∂L/∂M[p]   with ∂L/∂M = A (∂L/∂y) Aᵀ for each tile,
 /// the groups' sums added in order, then ∂L/∂W = Gᵀ (∂L/∂U) G.
+#[allow(clippy::too_many_arguments)]
 fn kernel_gradient<T: Float>(
     w: &Window,
+    tiling: Tiling,
     x: &[T],
     g: &[T],
     filters: usize,
@@ -530,20 +605,29 @@ fn kernel_gradient<T: Float>(
     if w.batch == 0 || in_len == 0 || out_len == 0 || c * f == 0 {
         return vec![T::zero(); 9 * c * f];
     }
+    let positions = tiling.positions();
     // Every group's partial sum is written in full.
     partials
-        .par_chunks_mut(POSITIONS * c * f)
+        .par_chunks_mut(positions * c * f)
         .zip(x.par_chunks(group * in_len))
         .zip(g.par_chunks(group * out_len))
         .for_each(|((partial, images), g)| {
             let mut scratch = Scratch::this_thread(scratch);
             let Scratch { v, m } = &mut *scratch;
-            let tiles = images.len() / in_len * tiles_per_image(w);
-            let v = &mut v.data_mut()[..POSITIONS * plane(tiles, c)];
-            let dm = &mut m.data_mut()[..POSITIONS * plane(tiles, f)];
-            input_tiles(w, images, v);
-            output_gradient_tiles(w, g, f, dm);
-            for p in 0..POSITIONS {
+            let tiles = images.len() / in_len * tiling.tiles_per_image(w);
+            let v = &mut v.data_mut()[..positions * plane(tiles, c)];
+            let dm = &mut m.data_mut()[..positions * plane(tiles, f)];
+            match tiling {
+                Tiling::F2 => {
+                    input_tiles(w, images, v);
+                    output_gradient_tiles(w, g, f, dm);
+                }
+                Tiling::F4 => {
+                    f4::input_tiles(w, images, v);
+                    f4::output_gradient_tiles(w, g, f, dm);
+                }
+            }
+            for p in 0..positions {
                 product(
                     c,
                     f,
@@ -557,8 +641,11 @@ fn kernel_gradient<T: Float>(
                 );
             }
         });
-    let du = add_in_order(partials, POSITIONS * c * f);
-    kernel_gradient_from(&du, c * f)
+    let du = add_in_order(partials, positions * c * f);
+    match tiling {
+        Tiling::F2 => kernel_gradient_from(&du, c * f),
+        Tiling::F4 => f4::kernel_gradient_from(&du, c * f),
+    }
 }
 
 /// ∂L/∂g = Gᵀ (∂L/∂U) G: 16 blocks of `rest` back to the kernel's 9.
@@ -656,32 +743,43 @@ wide_simd_fn! {
 struct WinogradBackward {
     window: Window,
     filters: usize,
+    tiling: Tiling,
 }
 
 impl<T: Float> Backward<T> for WinogradBackward {
     fn backward(&self, io: &OpIo<'_, T>, grads: &mut GradSink<'_, T>) {
         let (x, kernel, g) = (io.input(0).data(), io.input(1).data(), io.grad_out().data());
-        backward_from(&self.window, self.filters, x, kernel, g, grads);
+        backward_from(&self.window, self.filters, self.tiling, x, kernel, g, grads);
     }
 }
 
 /// ∂L/∂x into `grads`' slot 0 and ∂L/∂W into its slot 1, where wanted, from the convolution's
-/// input `x`, `kernel` and ∂L/∂y `g` (its output's shape).
+/// input `x`, `kernel` and ∂L/∂y `g` (its output's shape), both by `tiling`.
 pub(super) fn backward_from<T: Float>(
     w: &Window,
     filters: usize,
+    tiling: Tiling,
     x: &[T],
     kernel: &[T],
     g: &[T],
     grads: &mut GradSink<'_, T>,
 ) {
     if grads.wants(1) {
-        let group = images_per_sum(w.batch, tiles_per_image(w));
-        let scratch = Scratch::per_thread(w, filters, group, |s| grads.scratch(s));
+        let group = images_per_sum(w.batch, tiling, w);
+        let scratch = Scratch::per_thread(w, tiling, filters, group, |s| grads.scratch(s));
         let groups = w.batch.div_ceil(group).max(1);
-        let sums = POSITIONS * w.channels * filters;
+        let sums = tiling.positions() * w.channels * filters;
         let mut partials = grads.scratch(Shape::new(&[groups * sums]));
-        let dw = kernel_gradient(w, x, g, filters, group, &scratch, partials.data_mut());
+        let dw = kernel_gradient(
+            w,
+            tiling,
+            x,
+            g,
+            filters,
+            group,
+            &scratch,
+            partials.data_mut(),
+        );
         grads.recycle(partials);
         if let Some(slot) = grads.slot(1) {
             slot.put(dw.into_iter());
@@ -708,13 +806,15 @@ pub(super) fn backward_from<T: Float>(
             out_w: w.in_w,
         };
         let turned = turned_kernel(kernel, w.channels, filters);
-        let u = transform_kernel(&turned, filters * w.channels);
-        let group = images_per_task(w.batch, tiles_per_image(&transposed));
-        let scratch = Scratch::per_thread(&transposed, w.channels, group, |s| grads.scratch(s));
+        let u = tiling.transform_kernel(&turned, filters * w.channels);
+        let group = images_per_task(w.batch, tiling, &transposed);
+        let scratch =
+            Scratch::per_thread(&transposed, tiling, w.channels, group, |s| grads.scratch(s));
         if let Some(dx) = grads.slot(0) {
             let (dx, accumulate) = (dx.data, dx.accumulate);
             convolve(
                 &transposed,
+                tiling,
                 g,
                 &u,
                 w.channels,
@@ -755,20 +855,28 @@ mod tests {
         conv2d_with(tape, x, k, [1, 1], padding, kernel).unwrap()
     }
 
+    /// Both tilings.
+    const WINOGRAD: [ConvKernel; 2] = [ConvKernel::Winograd, ConvKernel::Winograd4x4];
+
     #[test]
     fn winograd_equals_im2col_on_every_case() {
         for (seed, (xd, filters, padding)) in CASES.into_iter().enumerate() {
-            let x = random_tensor(&xd, 60 + seed as u32);
-            let k = random_tensor(&[3, 3, xd[3], filters], 70 + seed as u32);
-            let mut params = ParamStore::default();
-            let mut tape = Tape::new(&mut params);
-            let (xv, kv) = (tape.input(x), tape.input(k));
-            let a = conv(&mut tape, xv, kv, padding, ConvKernel::Im2col);
-            let b = conv(&mut tape, xv, kv, padding, ConvKernel::Winograd);
-            let (a, b) = (tape.value(a).data(), tape.value(b).data());
-            assert_eq!(a.len(), b.len());
-            for (i, (a, b)) in a.iter().zip(b).enumerate() {
-                assert!((a - b).abs() < 1e-12, "case {seed} at {i}: {a} vs {b}");
+            for winograd in WINOGRAD {
+                let x = random_tensor(&xd, 60 + seed as u32);
+                let k = random_tensor(&[3, 3, xd[3], filters], 70 + seed as u32);
+                let mut params = ParamStore::default();
+                let mut tape = Tape::new(&mut params);
+                let (xv, kv) = (tape.input(x), tape.input(k));
+                let a = conv(&mut tape, xv, kv, padding, ConvKernel::Im2col);
+                let b = conv(&mut tape, xv, kv, padding, winograd);
+                let (a, b) = (tape.value(a).data(), tape.value(b).data());
+                assert_eq!(a.len(), b.len());
+                for (i, (a, b)) in a.iter().zip(b).enumerate() {
+                    assert!(
+                        (a - b).abs() < 1e-12,
+                        "{winograd:?} case {seed} at {i}: {a} vs {b}"
+                    );
+                }
             }
         }
     }
@@ -781,14 +889,19 @@ mod tests {
             .filter(|(_, k, s, _)| k[..2] == [3, 3] && *s == [1, 1]);
         let mut count = 0;
         for (i, &case) in cases.enumerate() {
-            let winograd = run::<f32>(case, 300 + i as u32, ConvKernel::Winograd);
             let reference = run::<f32>(case, 300 + i as u32, ConvKernel::Im2col);
-            for (what, (a, b)) in ["y", "dx", "dW"]
-                .iter()
-                .zip(winograd.iter().zip(&reference))
-            {
-                let e = normwise_error(a, b);
-                assert!(e < 1e-5, "case {case:?}: {what} differs by {e:e}");
+            for kernel in WINOGRAD {
+                let winograd = run::<f32>(case, 300 + i as u32, kernel);
+                for (what, (a, b)) in ["y", "dx", "dW"]
+                    .iter()
+                    .zip(winograd.iter().zip(&reference))
+                {
+                    let e = normwise_error(a, b);
+                    assert!(
+                        e < 1e-5,
+                        "{kernel:?} case {case:?}: {what} differs by {e:e}"
+                    );
+                }
             }
             count += 1;
         }
@@ -804,9 +917,11 @@ mod tests {
                 random_tensor(&xd, 80 + seed as u32),
                 random_tensor(&[3, 3, xd[3], filters], 90 + seed as u32),
             ];
-            assert_gradients(&inputs, |t, v| {
-                conv2d_with(t, v[0], v[1], [1, 1], padding, ConvKernel::Winograd)
-            });
+            for kernel in WINOGRAD {
+                assert_gradients(&inputs, |t, v| {
+                    conv2d_with(t, v[0], v[1], [1, 1], padding, kernel)
+                });
+            }
         }
     }
 
@@ -829,9 +944,15 @@ mod tests {
                 let dk = tape.grad(kv).unwrap().data().to_vec();
                 (dx, dk)
             };
-            let (a, b) = (grads(ConvKernel::Im2col), grads(ConvKernel::Winograd));
-            for (a, b) in a.0.iter().zip(&b.0).chain(a.1.iter().zip(&b.1)) {
-                assert!((a - b).abs() < 1e-9 * a.abs().max(1.0), "{a} vs {b}");
+            let a = grads(ConvKernel::Im2col);
+            for kernel in WINOGRAD {
+                let b = grads(kernel);
+                for (a, b) in a.0.iter().zip(&b.0).chain(a.1.iter().zip(&b.1)) {
+                    assert!(
+                        (a - b).abs() < 1e-9 * a.abs().max(1.0),
+                        "{kernel:?}: {a} vs {b}"
+                    );
+                }
             }
         }
     }
@@ -879,11 +1000,48 @@ mod tests {
     }
 
     #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn f4_simd_transforms_equal_the_generic_ones_to_the_bit() {
+        use super::super::conv2d_winograd_f4_simd as simd;
+        let to_f32 = |t: crate::tensor::Tensor<f64>| -> Vec<f32> {
+            t.data().iter().map(|&v| v as f32).collect()
+        };
+        // 8 channels run on AVX, 16 on AVX-512 where the processor has it; odd sizes and
+        // `same` padding, so that tiles overhang the right and bottom edges.
+        for c in [8, 16] {
+            if !simd::available(c) {
+                continue;
+            }
+            let dims = [2, 9, 7, c];
+            let w = Window::new("t", &dims, [3, 3], [1, 1], Padding::Same).unwrap();
+            let images = to_f32(random_tensor(&dims, 21));
+            let len = f4::POSITIONS * plane(Tiling::F4.tiles_per_image(&w) * 2, c);
+            let (mut generic, mut fast) = (vec![0.0f32; len], vec![0.0f32; len]);
+            f4::input_tiles_generic(&w, &images, &mut generic);
+            simd::input_tiles(&w, &images, &mut fast);
+            assert_eq!(generic, fast, "V on {c} channels");
+            let m = to_f32(random_tensor(&[len], 22));
+            for accumulate in [false, true] {
+                let start = to_f32(random_tensor(&[2 * 9 * 7 * c], 23));
+                let (mut generic, mut fast) = (start.clone(), start);
+                f4::output_tiles_generic(&w, &m, c, &mut generic, accumulate);
+                simd::output_tiles(&w, &m, c, &mut fast, accumulate);
+                assert_eq!(generic, fast, "Y on {c} filters");
+            }
+            let g = to_f32(random_tensor(&[2 * 9 * 7 * c], 24));
+            let (mut generic, mut fast) = (vec![0.0f32; len], vec![0.0f32; len]);
+            f4::output_gradient_tiles_generic(&w, &g, c, &mut generic);
+            simd::output_gradient_tiles(&w, &g, c, &mut fast);
+            assert_eq!(generic, fast, "∂L/∂M on {c} filters");
+        }
+    }
+
+    #[test]
     fn results_do_not_depend_on_the_thread_count() {
         let (xd, filters, padding) = CASES[8];
         let x = random_tensor(&xd, 7);
         let k = random_tensor(&[3, 3, xd[3], filters], 8);
-        let run = |threads: usize| {
+        let run = |threads: usize, kernel: ConvKernel| {
             crate::on_threads(threads, || {
                 let mut params = ParamStore::default();
                 let mut tape = Tape::new(&mut params);
@@ -891,7 +1049,7 @@ mod tests {
                     tape.input_with_grad(x.clone()),
                     tape.input_with_grad(k.clone()),
                 );
-                let y = conv(&mut tape, xv, kv, padding, ConvKernel::Winograd);
+                let y = conv(&mut tape, xv, kv, padding, kernel);
                 let loss = crate::ops::sum_squares(&mut tape, y);
                 tape.backward(loss).unwrap();
                 let mut all = tape.value(y).data().to_vec();
@@ -900,7 +1058,9 @@ mod tests {
                 all
             })
         };
-        assert_eq!(run(1), run(2));
-        assert_eq!(run(1), run(3));
+        for kernel in WINOGRAD {
+            assert_eq!(run(1, kernel), run(2, kernel));
+            assert_eq!(run(1, kernel), run(3, kernel));
+        }
     }
 }

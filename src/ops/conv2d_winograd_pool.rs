@@ -22,8 +22,7 @@ use super::bias_activation::{
 use super::conv2d_direct::GROUP;
 use super::conv2d_pool::{pooled_outputs, ARGMAX, BIAS, KERNEL, X};
 use super::conv2d_winograd::{
-    backward_from, convolve_task, images_per_task, this_thread, tiles_per_image, transform_kernel,
-    Scratch,
+    backward_from, convolve_task, images_per_task, this_thread, Scratch, Tiling,
 };
 use super::pool::{max_image, route_tiles, tiles_cover, Uncovered};
 use super::window::Window;
@@ -45,15 +44,16 @@ pub(super) fn conv2d_winograd_max_pool<T: Float>(
     conv: Window,
     filters: usize,
     pooling: Window,
+    tiling: Tiling,
 ) -> Var {
-    let u = transform_kernel(tape.value(kernel).data(), conv.channels * filters);
+    let u = tiling.transform_kernel(tape.value(kernel).data(), conv.channels * filters);
     let (mut out, mut argmax) = pooled_outputs(tape, &pooling, filters);
     let recording = tape.is_recording();
     let bias_values = bias.map(|b| bias_period(tape.value(b).data()));
     let (in_len, feature_len) = (conv.in_len(), conv.out_pixels() * filters);
     let pooled_len = pooling.out_pixels() * filters;
-    let group = images_per_task(conv.batch, tiles_per_image(&conv));
-    let scratch = Scratch::per_thread(&conv, filters, group, |shape| tape.alloc(shape));
+    let group = images_per_task(conv.batch, tiling, &conv);
+    let scratch = Scratch::per_thread(&conv, tiling, filters, group, |s| tape.alloc(s));
     // Each thread's feature maps of one task, drawn from the pool with the scratch.
     let maps: Vec<Mutex<Tensor<T>>> = (0..scratch.len())
         .map(|_| Mutex::new(tape.alloc(Shape::new(&[group * feature_len]))))
@@ -68,6 +68,7 @@ pub(super) fn conv2d_winograd_max_pool<T: Float>(
             let maps = &mut maps.data_mut()[..count * feature_len];
             convolve_task(
                 &conv,
+                tiling,
                 images,
                 &u,
                 filters,
@@ -119,6 +120,7 @@ pub(super) fn conv2d_winograd_max_pool<T: Float>(
             pooling,
             filters,
             activation,
+            tiling,
         },
     )
 }
@@ -128,6 +130,7 @@ struct WinogradPoolBackward {
     pooling: Window,
     filters: usize,
     activation: Activation,
+    tiling: Tiling,
 }
 
 impl<T: Float> Backward<T> for WinogradPoolBackward {
@@ -176,7 +179,7 @@ impl<T: Float> Backward<T> for WinogradPoolBackward {
                     });
             }
             let (x, kernel) = (io.input(X).data(), io.input(KERNEL).data());
-            backward_from(conv, f, x, kernel, dz.data(), grads);
+            backward_from(conv, f, self.tiling, x, kernel, dz.data(), grads);
             grads.recycle(dz);
         }
         grads.recycle(pooled_dz);

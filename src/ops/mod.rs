@@ -15,6 +15,8 @@ mod conv2d_direct_planar;
 mod conv2d_pool;
 mod conv2d_winograd;
 mod conv2d_winograd_avx;
+mod conv2d_winograd_f4;
+mod conv2d_winograd_f4_simd;
 mod conv2d_winograd_gemm;
 mod conv2d_winograd_pool;
 mod cross_entropy;
