@@ -92,11 +92,25 @@ impl Tiling {
         }
     }
 
-    /// U = G g Gᵀ for a kernel stored (3, 3, rest): one block of `rest` per tile position.
-    pub(super) fn transform_kernel<T: Float>(self, kernel: &[T], rest: usize) -> Vec<T> {
+    /// The length of [`Tiling::transform_kernel`]'s buffer for `rest` = channels × filters:
+    /// U, then room for G g.
+    pub(super) fn kernel_buffer_len(self, rest: usize) -> usize {
         match self {
-            Tiling::F2 => transform_kernel(kernel, rest),
-            Tiling::F4 => f4::transform_kernel(kernel, rest),
+            Tiling::F2 => (POSITIONS + 12) * rest,
+            Tiling::F4 => (f4::POSITIONS + 18) * rest,
+        }
+    }
+
+    /// U = G g Gᵀ for a kernel stored (3, 3, rest), one block of `rest` per tile position,
+    /// at the start of `buffer` ([`Tiling::kernel_buffer_len`] long, its contents
+    /// overwritten). A pooled buffer: inference transforms the kernel again for every block
+    /// of a few images, and fresh allocations of it (zeroed, then freed) took 10% of the
+    /// CIFAR CNN's predict samples in `memset`.
+    pub(super) fn transform_kernel<T: Float>(self, kernel: &[T], rest: usize, buffer: &mut [T]) {
+        let (u, columns) = buffer.split_at_mut(self.positions() * rest);
+        match self {
+            Tiling::F2 => transform_kernel(kernel, rest, u, columns),
+            Tiling::F4 => f4::transform_kernel(kernel, rest, u, columns),
         }
     }
 }
@@ -119,7 +133,9 @@ pub(super) fn conv2d_winograd<T: Float>(
     epilogue: Epilogue,
     tiling: Tiling,
 ) -> Result<Var> {
-    let u = tiling.transform_kernel(tape.value(kernel).data(), window.channels * filters);
+    let rest = window.channels * filters;
+    let mut u = tape.alloc(Shape::new(&[tiling.kernel_buffer_len(rest)]));
+    tiling.transform_kernel(tape.value(kernel).data(), rest, u.data_mut());
     let mut out = tape.alloc(Shape::new(&[
         window.batch,
         window.out_h,
@@ -143,13 +159,14 @@ pub(super) fn conv2d_winograd<T: Float>(
         &window,
         tiling,
         images,
-        &u,
+        u.data(),
         filters,
         out.data_mut(),
         false,
         apply,
         &scratch,
     );
+    tape.recycle(u);
     for buffer in Scratch::buffers(scratch) {
         tape.recycle(buffer);
     }
@@ -341,24 +358,21 @@ fn tile_grid(w: &Window) -> (usize, usize) {
 }
 
 /// U = G g Gᵀ for a kernel stored (3, 3, rest), `rest` = channels × filters: 16 blocks of
-/// `rest`, one per tile position.
-fn transform_kernel<T: Float>(kernel: &[T], rest: usize) -> Vec<T> {
+/// `rest`, one per tile position, into `u`; `columns` (12 × `rest`) holds G g.
+fn transform_kernel<T: Float>(kernel: &[T], rest: usize, u: &mut [T], columns: &mut [T]) {
     let taps: [&[T]; 9] = std::array::from_fn(|t| &kernel[t * rest..][..rest]);
     // G g: each kernel column (3 taps) becomes 4 rows, stored [row][column][rest].
-    let mut columns = vec![T::zero(); 12 * rest];
     for j in 0..3 {
         let (a, b, c) = (taps[j], taps[3 + j], taps[6 + j]);
         let rows: [usize; 4] = std::array::from_fn(|r| (r * 3 + j) * rest);
-        g_apply(a, b, c, &mut columns, rows, rest);
+        g_apply(a, b, c, columns, rows, rest);
     }
-    let mut u = vec![T::zero(); POSITIONS * rest];
     for r in 0..4 {
         let row = &columns[r * 3 * rest..][..3 * rest];
         let (a, b, c) = (&row[..rest], &row[rest..2 * rest], &row[2 * rest..]);
         let positions: [usize; 4] = std::array::from_fn(|s| (r * 4 + s) * rest);
-        g_apply(a, b, c, &mut u, positions, rest);
+        g_apply(a, b, c, u, positions, rest);
     }
-    u
 }
 
 /// G applied to three vectors: (a, (a + b + c)/2, (a − b + c)/2, c), written at the four
@@ -806,7 +820,9 @@ pub(super) fn backward_from<T: Float>(
             out_w: w.in_w,
         };
         let turned = turned_kernel(kernel, w.channels, filters);
-        let u = tiling.transform_kernel(&turned, filters * w.channels);
+        let rest = filters * w.channels;
+        let mut u = grads.scratch(Shape::new(&[tiling.kernel_buffer_len(rest)]));
+        tiling.transform_kernel(&turned, rest, u.data_mut());
         let group = images_per_task(w.batch, tiling, &transposed);
         let scratch =
             Scratch::per_thread(&transposed, tiling, w.channels, group, |s| grads.scratch(s));
@@ -816,7 +832,7 @@ pub(super) fn backward_from<T: Float>(
                 &transposed,
                 tiling,
                 g,
-                &u,
+                u.data(),
                 w.channels,
                 dx,
                 accumulate,
@@ -824,6 +840,7 @@ pub(super) fn backward_from<T: Float>(
                 &scratch,
             );
         }
+        grads.recycle(u);
         for buffer in Scratch::buffers(scratch) {
             grads.recycle(buffer);
         }

@@ -46,7 +46,9 @@ pub(super) fn conv2d_winograd_max_pool<T: Float>(
     pooling: Window,
     tiling: Tiling,
 ) -> Var {
-    let u = tiling.transform_kernel(tape.value(kernel).data(), conv.channels * filters);
+    let rest = conv.channels * filters;
+    let mut u = tape.alloc(Shape::new(&[tiling.kernel_buffer_len(rest)]));
+    tiling.transform_kernel(tape.value(kernel).data(), rest, u.data_mut());
     let (mut out, mut argmax) = pooled_outputs(tape, &pooling, filters);
     let recording = tape.is_recording();
     let bias_values = bias.map(|b| bias_period(tape.value(b).data()));
@@ -70,7 +72,7 @@ pub(super) fn conv2d_winograd_max_pool<T: Float>(
                 &conv,
                 tiling,
                 images,
-                &u,
+                u.data(),
                 filters,
                 maps,
                 false,
@@ -101,6 +103,7 @@ pub(super) fn conv2d_winograd_max_pool<T: Float>(
             tasks.for_each(|(out, images)| task(images, out, &mut []));
         }
     }
+    tape.recycle(u);
     for buffer in Scratch::buffers(scratch) {
         tape.recycle(buffer);
     }
