@@ -76,15 +76,9 @@ pub struct LayerOutput<T: Float> {
 /// Batch size for evaluate and predict: their results do not depend on it.
 pub const INFERENCE_BATCH: usize = 256;
 
-/// Activation memory one inference step may use: batches larger than that run in blocks of
-/// fewer samples (see [`Sequential::inference_block`]). It was 1 MB, about half of a core's
-/// L2; with Winograd's F(4×4) the CIFAR CNN's blocks of 8 images (its first convolution's
-/// output is 115 kB a sample) left each of its Winograd layers a task or two per thread and
-/// a kernel transform per 8 images. At 4 MB (36 images) it predicted 10,000 in 0.406-0.441 s
-/// against 0.451-0.478 (4 interleaved pairs of `nabla evaluate --batch-size 1000`, Zen 4
-/// EPYC; at 2 MB 0.41-0.44, at 8 MB 0.46-0.57), the MNIST CNN level (0.164-0.172 against
-/// 0.162-0.178) and LeNet-5 too (0.095-0.096 against 0.095-0.097).
-const INFERENCE_BLOCK_BYTES: usize = 4 << 20;
+/// Activation memory one inference step may use, about half of a core's L2 cache: batches
+/// larger than that run in blocks of fewer samples (see [`Sequential::inference_block`]).
+const INFERENCE_BLOCK_BYTES: usize = 1 << 20;
 
 /// Values a sample above which a layer output counts as a feature map for
 /// [`Sequential::inference_block`]: more than a CIFAR image (3072), less than LeNet-5's first
@@ -364,10 +358,10 @@ impl<T: Float> Sequential<T> {
     /// widest stored layer output within [`INFERENCE_BLOCK_BYTES`], so each layer's output is
     /// still in cache when the next layer reads it. A layer fused with the max pooling after
     /// it stores no output, so its own does not count. Measured on 2 cores (`nabla evaluate
-    /// --batch-size`, predict seconds) with the bound at 1 MB: before that fusion, the MNIST
-    /// CNN predicted 10,000 images in blocks of 8 in 0.9 s against 1.5-2.0 s in blocks of
-    /// 1000 (a 26x26x32 output is 86 kB a sample). With it, its widest stored output is its
-    /// second convolution's (31 kB a sample, blocks of 33 then, 135 at 4 MB): 0.68 s (median of 8 interleaved runs 0.76 s) against 0.84
+    /// --batch-size`, predict seconds): before that fusion, the MNIST CNN predicted 10,000
+    /// images in blocks of 8 in 0.9 s against 1.5-2.0 s in blocks of 1000 (a 26x26x32 output
+    /// is 86 kB a sample). With it, its widest stored output is its second convolution's (31
+    /// kB a sample, blocks of 33): 0.68 s (median of 8 interleaved runs 0.76 s) against 0.84
     /// s (0.92 s) in blocks of 12, on a loaded machine; and LeNet-5's are all below
     /// [`FEATURE_MAP_VALUES`], so it predicts in the requested batch: 0.19 s (median of 6,
     /// 0.20 s) in one of 1000 against 0.22 s (0.25 s) in blocks of 55. Models without feature
