@@ -109,8 +109,8 @@ impl Tiling {
     pub(super) fn transform_kernel<T: Float>(self, kernel: &[T], rest: usize, buffer: &mut [T]) {
         let (u, columns) = buffer.split_at_mut(self.positions() * rest);
         match self {
-            Tiling::F2 => transform_kernel(kernel, rest, u, columns),
-            Tiling::F4 => f4::transform_kernel(kernel, rest, u, columns),
+            Tiling::F2 => transform_kernel(kernel, rest, u, columns, g_apply),
+            Tiling::F4 => transform_kernel(kernel, rest, u, columns, f4::g_apply),
         }
     }
 }
@@ -357,20 +357,33 @@ fn tile_grid(w: &Window) -> (usize, usize) {
     (w.out_h.div_ceil(2), w.out_w.div_ceil(2))
 }
 
-/// U = G g Gᵀ for a kernel stored (3, 3, rest), `rest` = channels × filters: 16 blocks of
-/// `rest`, one per tile position, into `u`; `columns` (12 × `rest`) holds G g.
-fn transform_kernel<T: Float>(kernel: &[T], rest: usize, u: &mut [T], columns: &mut [T]) {
+/// G (N rows) applied to three blocks of `len` taps, (a, b, c), each row written at its offset
+/// of `at` in `out`.
+type GApply<T, const N: usize> = fn(&[T], &[T], &[T], &mut [T], [usize; N], usize);
+
+/// U = G g Gᵀ for a kernel stored (3, 3, rest), `rest` = channels × filters, where G has `N`
+/// rows (4 for F(2×2), 6 for F(4×4)) and `g_apply` applies it to three blocks of `rest`:
+/// N² blocks, one per tile position, into `u`; `columns` (3N × `rest`) holds G g.
+fn transform_kernel<T: Float, const N: usize>(
+    kernel: &[T],
+    rest: usize,
+    u: &mut [T],
+    columns: &mut [T],
+    g_apply: GApply<T, N>,
+) {
     let taps: [&[T]; 9] = std::array::from_fn(|t| &kernel[t * rest..][..rest]);
-    // G g: each kernel column (3 taps) becomes 4 rows, stored [row][column][rest].
+    // G g: each kernel column (3 taps) becomes N rows, stored [row][column][rest]; then each
+    // row N positions. Whole blocks of `rest` at a time, so that the loops vectorize (element
+    // by element, F(4×4)'s took 2% of an MNIST CNN epoch).
     for j in 0..3 {
         let (a, b, c) = (taps[j], taps[3 + j], taps[6 + j]);
-        let rows: [usize; 4] = std::array::from_fn(|r| (r * 3 + j) * rest);
+        let rows: [usize; N] = std::array::from_fn(|r| (r * 3 + j) * rest);
         g_apply(a, b, c, columns, rows, rest);
     }
-    for r in 0..4 {
+    for r in 0..N {
         let row = &columns[r * 3 * rest..][..3 * rest];
         let (a, b, c) = (&row[..rest], &row[rest..2 * rest], &row[2 * rest..]);
-        let positions: [usize; 4] = std::array::from_fn(|s| (r * 4 + s) * rest);
+        let positions: [usize; N] = std::array::from_fn(|s| (r * N + s) * rest);
         g_apply(a, b, c, u, positions, rest);
     }
 }

@@ -34,32 +34,15 @@ pub(super) const POSITIONS: usize = 36;
 /// Outputs along each side of a tile.
 pub(super) const OUTPUTS: usize = 4;
 
-/// U = G g Gᵀ for a kernel stored (3, 3, rest), `rest` = channels × filters: 36 blocks of
-/// `rest`, one per tile position, into `u`; `columns` (18 × `rest`) holds G g.
-pub(super) fn transform_kernel<T: Float>(
-    kernel: &[T],
-    rest: usize,
-    u: &mut [T],
-    columns: &mut [T],
-) {
-    // G g: each of the 3 kernel columns becomes 6 rows, stored [row][column][rest]; then
-    // each of the 6 rows becomes 6 positions. Whole blocks of `rest` at a time, so that the
-    // loops vectorize: per element this took 2% of an MNIST CNN epoch.
-    let taps: [&[T]; 9] = std::array::from_fn(|t| &kernel[t * rest..][..rest]);
-    for j in 0..3 {
-        let at = std::array::from_fn(|r| (r * 3 + j) * rest);
-        g_apply(taps[j], taps[3 + j], taps[6 + j], columns, at, rest);
-    }
-    for r in 0..6 {
-        let row = &columns[r * 3 * rest..][..3 * rest];
-        let (a, b, c) = (&row[..rest], &row[rest..2 * rest], &row[2 * rest..]);
-        let at = std::array::from_fn(|s| (r * 6 + s) * rest);
-        g_apply(a, b, c, u, at, rest);
-    }
-}
-
 /// G applied to three vectors, its six rows written at the offsets `at` of `out`.
-fn g_apply<T: Float>(a: &[T], b: &[T], c: &[T], out: &mut [T], at: [usize; 6], len: usize) {
+pub(super) fn g_apply<T: Float>(
+    a: &[T],
+    b: &[T],
+    c: &[T],
+    out: &mut [T],
+    at: [usize; 6],
+    len: usize,
+) {
     let (a, b, c) = (&a[..len], &b[..len], &c[..len]);
     let (two, four) = (T::of(2.0), T::of(4.0));
     let (six, twenty_four) = (T::of(6.0), T::of(24.0));
