@@ -308,6 +308,7 @@ impl<T: Float> Sequential<T> {
         self.check_targets(width)?;
         let training = mode != Mode::Evaluate;
         let recording = matches!(mode, Mode::Train | Mode::Gradients | Mode::Probe);
+        self.pool.serve_batch(x.shape().batch());
         let Sequential {
             layers,
             params,
@@ -402,6 +403,7 @@ impl<T: Float> Sequential<T> {
             }
             _ => Shape::batched(indices.len(), &self.input_shape),
         };
+        self.pool.serve_batch(indices.len());
         let mut x = self.pool.take(shape);
         let mut y = self.pool.take(Shape::new(&[indices.len(), width]));
         source.fill(indices, x.data_mut(), y.data_mut());
@@ -512,6 +514,7 @@ impl<T: Float> Sequential<T> {
     /// `fit`, `evaluate` and `predict` never call it (the outputs are copied out).
     pub fn layer_outputs(&mut self, x: &Tensor<T>) -> Result<Vec<LayerOutput<T>>> {
         self.check_input_shape(x.dims().get(1..).unwrap_or_default())?;
+        self.pool.serve_batch(x.shape().batch());
         let Sequential {
             layers,
             params,
