@@ -145,20 +145,8 @@ impl Dataset {
     pub fn subset(&self, indices: &[usize]) -> Dataset {
         let n = self.sample_len();
         let features = match &self.features {
-            Features::U8(v) => Features::U8(
-                indices
-                    .iter()
-                    .flat_map(|&i| &v[i * n..(i + 1) * n])
-                    .copied()
-                    .collect(),
-            ),
-            Features::F32(v) => Features::F32(
-                indices
-                    .iter()
-                    .flat_map(|&i| &v[i * n..(i + 1) * n])
-                    .copied()
-                    .collect(),
-            ),
+            Features::U8(v) => Features::U8(gather_rows(v, n, indices)),
+            Features::F32(v) => Features::F32(gather_rows(v, n, indices)),
         };
         Dataset {
             features,
@@ -242,6 +230,18 @@ impl Dataset {
         out.fill(T::zero());
         out[self.labels[index] as usize] = T::one();
     }
+}
+
+/// Rows `indices` of `values` (rows of `row_len`), in one allocation of the exact size: a
+/// collect through `flat_map` cannot know its length and grew by doubling, which left the
+/// 40,000 CIFAR images of a validation split in 201 MB of capacity for 123 MB of pixels
+/// (`heaptrack` of `nabla train --data cifar10 --validation-split 0.2`).
+fn gather_rows<V: Copy>(values: &[V], row_len: usize, indices: &[usize]) -> Vec<V> {
+    let mut rows = Vec::with_capacity(indices.len() * row_len);
+    for &i in indices {
+        rows.extend_from_slice(&values[i * row_len..(i + 1) * row_len]);
+    }
+    rows
 }
 
 #[cfg(test)]
