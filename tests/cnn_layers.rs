@@ -252,3 +252,62 @@ fn conv2d_then_max_pool_runs_as_one_op_with_the_same_outputs_and_gradients() {
         assert!(c.passed(1e-6) && c.kinks == 0, "{c:?}");
     }
 }
+
+#[test]
+fn conv2d_batch_norm_max_pool_fuse_at_inference_only_where_every_scale_is_positive() {
+    // At inference a batch normalization with positive scales γ/√(v + ε) runs after the
+    // pooling, the convolution fused with it; a negative scale turns a max into a min, so
+    // then the three layers run one by one. Either way the predictions are the layers'.
+    let mut model = Sequential::<f64>::with_seed(&[9, 8, 2], 31);
+    model
+        .add(Conv2D::new(4, 3).activation(Activation::Relu))
+        .unwrap();
+    model.add(BatchNormalization::new()).unwrap();
+    model.add(MaxPool2D::new(2)).unwrap();
+    model.add(Flatten::new()).unwrap();
+    model
+        .add(Dense::new(3).activation(Activation::Softmax))
+        .unwrap();
+    model
+        .compile(
+            OptimizerConfig::sgd(0.01, 0.0),
+            Loss::CategoricalCrossentropy,
+        )
+        .unwrap();
+    // Keras's order: gamma, beta, moving_mean, moving_variance.
+    let ids = model.layers()[1].params().to_vec();
+    let values: [[f64; 4]; 4] = [
+        [0.5, 1.5, 2.0, 0.8],
+        [0.1, -0.2, 0.3, 0.0],
+        [0.2, -0.1, 0.4, 0.3],
+        [0.5, 2.0, 1.0, 3.0],
+    ];
+    for (&id, v) in ids.iter().zip(values) {
+        model
+            .params_mut()
+            .value_mut(id)
+            .data_mut()
+            .copy_from_slice(&v);
+    }
+    let x = batch(5, &[9, 8, 2], 32);
+    for (first_gamma, fused) in [(0.5, true), (-0.5, false)] {
+        model.params_mut().value_mut(ids[0]).data_mut()[0] = first_gamma;
+        let mut params = model.params().clone();
+        let mut tape = nabla::autograd::Tape::new(&mut params);
+        let xv = tape.input(x.clone());
+        let out = model.forward(&mut tape, xv, false).unwrap();
+        let names = op_names(&tape, out);
+        let count = |op| names.iter().filter(|&&n| n == op).count();
+        assert_eq!(count("conv2d_max_pool"), usize::from(fused), "{names:?}");
+        assert_eq!(count("max_pool2d"), usize::from(!fused), "{names:?}");
+        assert_eq!(count("batch_norm"), 1, "{names:?}");
+        drop(tape);
+
+        let predicted = model.predict_tensor(&x).unwrap();
+        let by_layer = model.layer_outputs(&x).unwrap();
+        let last = &by_layer.last().unwrap().value;
+        for (a, b) in predicted.data().iter().zip(last.data()) {
+            assert!((a - b).abs() < 1e-14, "γ₀ {first_gamma}: {a} vs {b}");
+        }
+    }
+}

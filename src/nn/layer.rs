@@ -171,6 +171,13 @@ pub trait Forward<T: Float>: Send {
         false
     }
 
+    /// Whether this layer, at inference, gives the same values after a max pooling as before
+    /// it (a batch normalization whose every scale is positive), so that a Conv2D before it
+    /// can fuse with a pooling after it.
+    fn commutes_with_max_pool(&self, _params: &ParamStore<T>) -> bool {
+        false
+    }
+
     /// This layer's forward followed by `pool`'s as one op, where the layer has such an op
     /// (a Conv2D: its feature map then never leaves the cache); `None` to run the two layers
     /// one after the other.
@@ -242,6 +249,12 @@ impl<T: Float> Layer<T> {
         next.op
             .max_pool()
             .is_some_and(|pool| self.op.fuses_max_pool(input_shape, pool))
+    }
+
+    /// Whether inference may run this layer after the max pooling that follows it, with
+    /// the same values: see [`Forward::commutes_with_max_pool`].
+    pub fn commutes_with_max_pool(&self, params: &ParamStore<T>) -> bool {
+        self.op.commutes_with_max_pool(params)
     }
 
     /// This layer and `next` as one op, where the two fuse (a Conv2D, then a max pooling);

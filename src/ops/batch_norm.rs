@@ -92,10 +92,7 @@ pub fn batch_norm_inference<T: Float>(
         )));
     }
     let shift = mean.to_vec();
-    let inv_std: Vec<T> = variance
-        .iter()
-        .map(|&v| T::of(1.0 / (v.as_f64() + epsilon).sqrt()))
-        .collect();
+    let inv_std = inverse_std(variance, epsilon);
     let out = normalize(tape, x, gamma, beta, &shift, &inv_std);
     let (inputs, slots) = arrange(x, gamma, beta);
     Ok(tape.push_op(
@@ -145,30 +142,58 @@ fn normalize<T: Float>(
     shift: &[T],
     inv_std: &[T],
 ) -> crate::tensor::Tensor<T> {
+    let gamma = gamma.map(|g| tape.value(g).data());
+    let beta = beta.map(|b| tape.value(b).data());
+    let (a, b) = scale_and_offset(gamma, beta, shift, inv_std);
     let c = shift.len();
-    // Fold γ into the scale and β into the offset: y = x·a + b.
-    let a: Vec<T> = match gamma {
-        Some(g) => tape
-            .value(g)
-            .data()
-            .iter()
-            .zip(inv_std)
-            .map(|(&g, &s)| g * s)
-            .collect(),
-        None => inv_std.to_vec(),
-    };
-    let b: Vec<T> = (0..c)
-        .map(|j| {
-            let beta = beta.map_or(T::zero(), |b| tape.value(b).data()[j]);
-            beta - shift[j] * a[j]
-        })
-        .collect();
     let mut out = tape.alloc(tape.shape(x));
     out.data_mut()
         .par_chunks_mut(BLOCK * c)
         .zip(tape.value(x).data().par_chunks(BLOCK * c))
         .for_each(|(out, xs)| scale_shift_rows(out, xs, &a, &b));
     out
+}
+
+/// 1/√(v + ε) per channel: inference's scale before γ.
+fn inverse_std<T: Float>(variance: &[T], epsilon: f64) -> Vec<T> {
+    variance
+        .iter()
+        .map(|&v| T::of(1.0 / (v.as_f64() + epsilon).sqrt()))
+        .collect()
+}
+
+/// The per-channel a and b of y = x·a + b: γ folded into the scale, a = γ·inv_std, and β
+/// into the offset, b = β − shift·a.
+fn scale_and_offset<T: Float>(
+    gamma: Option<&[T]>,
+    beta: Option<&[T]>,
+    shift: &[T],
+    inv_std: &[T],
+) -> (Vec<T>, Vec<T>) {
+    let a: Vec<T> = match gamma {
+        Some(g) => g.iter().zip(inv_std).map(|(&g, &s)| g * s).collect(),
+        None => inv_std.to_vec(),
+    };
+    let b = (0..shift.len())
+        .map(|j| beta.map_or(T::zero(), |b| b[j]) - shift[j] * a[j])
+        .collect();
+    (a, b)
+}
+
+/// Whether inference-mode normalization with these parameters increases on every channel
+/// (a > 0, a and b finite). Then a max pooling after it gives the values a max pooling
+/// before it would, normalized: rounding keeps order, so the largest rounded x·a + b of a
+/// window is the rounded (max x)·a + b. That lets a convolution fuse with the pooling.
+pub fn batch_norm_inference_increases<T: Float>(
+    gamma: Option<&[T]>,
+    beta: Option<&[T]>,
+    mean: &[T],
+    variance: &[T],
+    epsilon: f64,
+) -> bool {
+    let (a, b) = scale_and_offset(gamma, beta, mean, &inverse_std(variance, epsilon));
+    let finite = |v: &T| v.as_f64().is_finite();
+    a.iter().all(|&a| a > T::zero() && finite(&a)) && b.iter().all(finite)
 }
 
 /// Which tape input holds γ and β (x is always input 0).

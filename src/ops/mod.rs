@@ -32,7 +32,9 @@ mod window;
 
 pub use activation::{relu, sigmoid, tanh};
 pub use arithmetic::{add, add_scalar, div, mul, scale, sub};
-pub use batch_norm::{batch_norm, batch_norm_inference, BatchMoments};
+pub use batch_norm::{
+    batch_norm, batch_norm_inference, batch_norm_inference_increases, BatchMoments,
+};
 pub use bias_activation::{bias_activation, Activation};
 pub use conv2d::{conv2d, conv2d_bias_activation, conv2d_with, ConvKernel};
 pub use conv2d_pool::{conv2d_bias_activation_max_pool, conv_max_pool_fuses, MaxPool};

@@ -5,7 +5,7 @@
 //! batch's biased variance (Keras 3). gamma and beta are trained; moving_mean and
 //! moving_variance are non-trainable parameters, counted as such in the summary.
 
-use crate::autograd::{ParamId, Tape, Var};
+use crate::autograd::{ParamId, ParamStore, Tape, Var};
 use crate::error::{Error, Result};
 use crate::nn::layer::{Declared, Forward, LayerType, Output, Plan, WeightSpec};
 use crate::nn::{Context, Initializer};
@@ -140,6 +140,17 @@ impl<T: Float> Forward<T> for BuiltBatchNorm {
         update(params.value_mut(self.moving_mean), &batch.mean, m);
         update(params.value_mut(self.moving_variance), &batch.variance, m);
         Ok(Output::plain(y))
+    }
+
+    fn commutes_with_max_pool(&self, params: &ParamStore<T>) -> bool {
+        let values = |id: Option<ParamId>| id.map(|id| params.value(id).data());
+        ops::batch_norm_inference_increases(
+            values(self.gamma),
+            values(self.beta),
+            params.value(self.moving_mean).data(),
+            params.value(self.moving_variance).data(),
+            self.config.epsilon,
+        )
     }
 }
 
