@@ -249,8 +249,8 @@ impl DataConfig {
             Some(fraction) => {
                 let (kept, held_out) = split_indices(train.len(), fraction, self.split_seed)
                     .map_err(|e| Error::invalid(format!("validation_split: {e}")))?;
-                let validation = train.subset(&held_out);
-                train = train.subset(&kept);
+                let (kept, validation) = train.split(&kept, &held_out);
+                train = kept;
                 Some(validation)
             }
         };
@@ -316,7 +316,7 @@ impl DataConfig {
             }
             None => {
                 let (kept, held_out) = split_indices(train.len(), 0.2, self.split_seed)?;
-                Ok((train.subset(&kept), train.subset(&held_out)))
+                Ok(train.split(&kept, &held_out))
             }
         }
     }

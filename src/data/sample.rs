@@ -42,7 +42,7 @@ pub fn mnist_sample() -> Result<(Dataset, Dataset)> {
     )?;
     let (train, test) =
         stratified_fixed_split(&all.labels, all.num_classes, SAMPLE_TEST_PER_CLASS)?;
-    Ok((all.subset(&train), all.subset(&test)))
+    Ok(all.split(&train, &test))
 }
 
 /// Per class `c`, `RandomState(c).permutation` of that class's rows; the first `per_class`
