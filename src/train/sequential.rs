@@ -653,3 +653,25 @@ fn forward_with<T: Float>(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::cifar_cnn;
+
+    #[test]
+    fn the_cifar_cnn_infers_in_blocks_sized_by_its_pooled_maps() {
+        // With the batch norms' scales positive (as initialized), each convolution fuses
+        // with the pooling after its normalization: the widest stored output is the first
+        // block's pooled 15x15x32, 28.8 kB in f32, and 1 MB holds 36 images. A negative scale
+        // in the first normalization keeps its 30x30x32 map (115.2 kB): blocks of 9.
+        let layers = cifar_cnn(10, 0.0, true);
+        let mut model = Sequential::<f32>::from_configs(&[32, 32, 3], &layers, 0).unwrap();
+        assert_eq!(model.layers[1].kind(), "BatchNormalization");
+        assert_eq!(model.inference_block(1000), 36);
+        let gamma = model.layers[1].params()[0];
+        model.params.value_mut(gamma).data_mut()[5] = -1.0;
+        assert_eq!(model.inference_block(1000), 9);
+        assert_eq!(model.inference_block(4), 4);
+    }
+}
