@@ -94,19 +94,7 @@ fn dropout_drops_in_training_only() {
 #[test]
 fn a_small_cnn_with_batch_norm_learns() {
     // Conv → BN → pool → dense on 8x8 images whose class is which half is brighter.
-    let mut model = Sequential::<f64>::with_seed(&[8, 8, 1], 7);
-    model
-        .add(Conv2D::new(4, 3).activation(Activation::Relu))
-        .unwrap();
-    model.add(BatchNormalization::new()).unwrap();
-    model.add(MaxPool2D::new(2)).unwrap();
-    model.add(Flatten::new()).unwrap();
-    model
-        .add(Dense::new(2).activation(Activation::Softmax))
-        .unwrap();
-    model
-        .compile(OptimizerConfig::adam(0.01), Loss::CategoricalCrossentropy)
-        .unwrap();
+    let mut model = conv_batch_norm_pool(&[8, 8, 1], 2, 7, OptimizerConfig::adam(0.01));
     let n = 64;
     let mut x = batch(n, &[8, 8, 1], 8);
     let y = one_hot(n, 2);
@@ -188,6 +176,42 @@ fn cnn_layer_gradients_match_finite_differences() {
     }
 }
 
+/// Conv2D (4 filters, 3x3, ReLU) → BatchNormalization → MaxPool2D → Flatten → softmax
+/// Dense of `classes`, compiled with `optimizer` and categorical cross-entropy.
+fn conv_batch_norm_pool(
+    input: &[usize],
+    classes: usize,
+    seed: u32,
+    optimizer: OptimizerConfig,
+) -> Sequential<f64> {
+    let mut model = Sequential::<f64>::with_seed(input, seed);
+    model
+        .add(Conv2D::new(4, 3).activation(Activation::Relu))
+        .unwrap();
+    model.add(BatchNormalization::new()).unwrap();
+    model.add(MaxPool2D::new(2)).unwrap();
+    model.add(Flatten::new()).unwrap();
+    model
+        .add(Dense::new(classes).activation(Activation::Softmax))
+        .unwrap();
+    model
+        .compile(optimizer, Loss::CategoricalCrossentropy)
+        .unwrap();
+    model
+}
+
+/// `predict` (fused ops, inference blocks) against `layer_outputs` (one layer at a time):
+/// the same values to 1e-14 in f64.
+fn assert_predictions_are_the_layers(model: &mut Sequential<f64>, x: &Tensor<f64>) {
+    let predicted = model.predict_tensor(x).unwrap();
+    let by_layer = model.layer_outputs(x).unwrap();
+    let last = &by_layer.last().unwrap().value;
+    assert_eq!(predicted.shape(), last.shape());
+    for (a, b) in predicted.data().iter().zip(last.data()) {
+        assert!((a - b).abs() < 1e-14, "{a} vs {b}");
+    }
+}
+
 /// The ops on the tape behind `var`, by name, walking back to the inputs.
 fn op_names(tape: &nabla::autograd::Tape<f64>, var: nabla::autograd::Var) -> Vec<&'static str> {
     let mut names = vec![tape.op_name(var)];
@@ -237,13 +261,7 @@ fn conv2d_then_max_pool_runs_as_one_op_with_the_same_outputs_and_gradients() {
     assert!(!names.contains(&"max_pool2d"), "{names:?}");
     drop(tape);
 
-    // `layer_outputs` runs the layers one by one: the same predictions.
-    let predicted = model.predict_tensor(&x).unwrap();
-    let by_layer = model.layer_outputs(&x).unwrap();
-    let last = &by_layer.last().unwrap().value;
-    for (a, b) in predicted.data().iter().zip(last.data()) {
-        assert!((a - b).abs() < 1e-14, "{a} vs {b}");
-    }
+    assert_predictions_are_the_layers(&mut model, &x);
 
     // The fused gradients against central differences of the loss, every element.
     let checks = check_model_gradients(&mut model, &x, &y, None).unwrap();
@@ -258,22 +276,7 @@ fn conv2d_batch_norm_max_pool_fuse_at_inference_only_where_every_scale_is_positi
     // At inference a batch normalization with positive scales γ/√(v + ε) runs after the
     // pooling, the convolution fused with it; a negative scale turns a max into a min, so
     // then the three layers run one by one. Either way the predictions are the layers'.
-    let mut model = Sequential::<f64>::with_seed(&[9, 8, 2], 31);
-    model
-        .add(Conv2D::new(4, 3).activation(Activation::Relu))
-        .unwrap();
-    model.add(BatchNormalization::new()).unwrap();
-    model.add(MaxPool2D::new(2)).unwrap();
-    model.add(Flatten::new()).unwrap();
-    model
-        .add(Dense::new(3).activation(Activation::Softmax))
-        .unwrap();
-    model
-        .compile(
-            OptimizerConfig::sgd(0.01, 0.0),
-            Loss::CategoricalCrossentropy,
-        )
-        .unwrap();
+    let mut model = conv_batch_norm_pool(&[9, 8, 2], 3, 31, OptimizerConfig::sgd(0.01, 0.0));
     // Keras's order: gamma, beta, moving_mean, moving_variance.
     let ids = model.layers()[1].params().to_vec();
     let values: [[f64; 4]; 4] = [
@@ -303,11 +306,6 @@ fn conv2d_batch_norm_max_pool_fuse_at_inference_only_where_every_scale_is_positi
         assert_eq!(count("batch_norm"), 1, "{names:?}");
         drop(tape);
 
-        let predicted = model.predict_tensor(&x).unwrap();
-        let by_layer = model.layer_outputs(&x).unwrap();
-        let last = &by_layer.last().unwrap().value;
-        for (a, b) in predicted.data().iter().zip(last.data()) {
-            assert!((a - b).abs() < 1e-14, "γ₀ {first_gamma}: {a} vs {b}");
-        }
+        assert_predictions_are_the_layers(&mut model, &x);
     }
 }

@@ -25,8 +25,9 @@ impl<T: Float> BufferPool<T> {
     /// Readies the pool for steps on `batch` samples: where the batch size changes, the free
     /// buffers (shaped for the old one) are dropped. Kept, every size a run meets (a short
     /// last batch, evaluation blocks, the 256-sample gradient probe) would hold a full set
-    /// of buffers to the end, and the sets add up: they were 40% of an MNIST CNN epoch's
-    /// peak heap (`heaptrack` of `nabla train --model cnn --data fashion-mnist`).
+    /// of buffers to the end, and the sets add up: dropping them took the MNIST CNN's
+    /// 3-epoch run from a peak of 170-174 MB to 127-132 (`/usr/bin/time -f %M nabla train
+    /// --data fashion-mnist --model cnn --epochs 3 --batch-size 128 --threads 2`).
     pub fn serve_batch(&mut self, batch: usize) {
         if self.batch != Some(batch) {
             self.free.clear();

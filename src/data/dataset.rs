@@ -172,13 +172,13 @@ impl Dataset {
             Features::U8(v) => Features::U8(split_rows(v, n, &order, first.len())),
             Features::F32(v) => Features::F32(split_rows(v, n, &order, first.len())),
         };
-        let labels: Vec<u32> = order.iter().map(|&i| self.labels[i]).collect();
-        self.labels = labels[..first.len()].to_vec();
+        let mut labels: Vec<u32> = order.iter().map(|&i| self.labels[i]).collect();
         let second = Dataset {
             features: rest,
-            labels: labels[first.len()..].to_vec(),
+            labels: labels.split_off(first.len()),
             ..self.clone_without_features()
         };
+        self.labels = labels;
         (self, second)
     }
 
